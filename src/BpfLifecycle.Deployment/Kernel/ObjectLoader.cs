@@ -56,7 +56,7 @@ public sealed class IncompatibleStateMapException : InvalidOperationException
 internal static unsafe partial class ObjectLoader
 {
     private const string Lib = "libbpf.so.1";
-    private const int BTF_KIND_VAR = 14;
+    private const string OptionalVersionIdGlobal = "bpflc_version_id";
     private const int BTF_KIND_DATASEC = 15;
 
     [LibraryImport(Lib, EntryPoint = "bpf_object__open_mem", SetLastError = true)]
@@ -327,6 +327,8 @@ internal static unsafe partial class ObjectLoader
             }
         }
 
+        // The SDK sets the version id on every load; objects built without bpf_lifecycle.h simply lack it.
+        remaining.Remove(OptionalVersionIdGlobal);
         if (remaining.Count > 0)
         {
             throw new InvalidOperationException($"The object has no global variable named {string.Join(", ", remaining.Keys.Select(k => $"'{k}'"))}.");

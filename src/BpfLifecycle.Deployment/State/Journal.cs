@@ -57,6 +57,9 @@ public sealed record JournalEntry
     /// <summary>Whether the hooks were attached before the operation (first deployment attaches them).</summary>
     public bool HooksExisted { get; init; }
 
+    /// <summary>Whether the candidate was already loaded and pinned before the operation (a retained version being rolled back to).</summary>
+    public bool CandidatePreloaded { get; init; }
+
     /// <summary>Whether the dispatcher existed before the operation.</summary>
     public bool DispatcherExisted { get; init; }
 
