@@ -623,7 +623,7 @@ public sealed partial class DeploymentManager : IDisposable
         else
         {
             AppPins.DeleteIfEmpty(_pins.VersionsDir);
-            File.Delete(_pins.MirrorPath);
+            AppPins.DeleteFile(_pins.MirrorPath);
             AppPins.DeleteIfEmpty(_pins.Root);
         }
 

@@ -149,6 +149,11 @@ public sealed class Dispatcher : IDisposable
     /// <summary>Removes the pins of a dispatcher directory (missing pins are ignored).</summary>
     public static void Unpin(string directory)
     {
+        if (!Directory.Exists(directory))
+        {
+            return;
+        }
+
         foreach (var name in new[] { ProgramPin, ControlPin, SlotsPin, CountersPin })
         {
             File.Delete(Path.Combine(directory, name));

@@ -38,7 +38,8 @@ internal sealed class AppPins
 
     public string VersionProgram(long id) => Path.Combine(VersionDir(id), "prog");
 
-    public string VersionMap(long id, string name) => Path.Combine(VersionDir(id), "maps", name);
+    // bpffs refuses names with dots, which libbpf's internal maps (.rodata, .bss) have.
+    public string VersionMap(long id, string name) => Path.Combine(VersionDir(id), "maps", name.Replace('.', '_'));
 
     public static string HookName(AttachPoint ap) => ap.ToString().Replace(':', '-').Replace('/', '_');
 
@@ -118,20 +119,20 @@ internal sealed class AppPins
             return null;
         }
 
-        using var link = Bpf.GetPinnedLink(linkPin);
+        using var link = KernelLinks.OpenPinned(linkPin);
         return KernelLinks.Info(link).ProgramId;
     }
 
     public static uint LinkId(string linkPin)
     {
-        using var link = Bpf.GetPinnedLink(linkPin);
+        using var link = KernelLinks.OpenPinned(linkPin);
         return KernelLinks.Info(link).LinkId;
     }
 
     /// <summary>Makes the link run <paramref name="program"/>; compare-and-swap against <paramref name="expectedOld"/> when given.</summary>
     public static void UpdateLink(string linkPin, BpfProgramHandle program, BpfProgramHandle? expectedOld)
     {
-        using var link = Bpf.GetPinnedLink(linkPin);
+        using var link = KernelLinks.OpenPinned(linkPin);
         if (KernelLinks.Info(link).ProgramId == ProgramId(program))
         {
             return;
@@ -144,7 +145,7 @@ internal sealed class AppPins
     {
         foreach (var pin in LinkPins().ToList())
         {
-            using (var link = Bpf.GetPinnedLink(pin))
+            using (var link = KernelLinks.OpenPinned(pin))
             {
                 try
                 {
@@ -156,7 +157,7 @@ internal sealed class AppPins
                 }
             }
 
-            File.Delete(pin);
+            DeleteFile(pin);
         }
 
         DeleteIfEmpty(LinksDir);
@@ -189,8 +190,16 @@ internal sealed class AppPins
         }
 
         DeleteIfEmpty(VersionsDir);
-        File.Delete(MirrorPath);
+        DeleteFile(MirrorPath);
         DeleteIfEmpty(Root);
+    }
+
+    public static void DeleteFile(string path)
+    {
+        if (File.Exists(path))
+        {
+            File.Delete(path);
+        }
     }
 
     public static void DeleteIfEmpty(string dir)

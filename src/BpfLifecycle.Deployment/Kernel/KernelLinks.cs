@@ -28,6 +28,16 @@ internal static unsafe partial class KernelLinks
     }
 
     [StructLayout(LayoutKind.Sequential)]
+    private struct ObjGetAttr
+    {
+        public ulong pathname;
+        public uint bpf_fd;
+        public uint file_flags;
+        public int path_fd;
+        public uint pad;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
     private struct LinkUpdateAttr
     {
         public uint link_fd;
@@ -113,6 +123,18 @@ internal static unsafe partial class KernelLinks
         attr.attach_type = (uint)attachType;
         attr.flags = flags;
         return new BpfLinkHandle((int)Invoke(BpfCommand.LinkCreate, &attr, $"attach {attachType} to ifindex {ifindex}"));
+    }
+
+    /// <summary>BPF_OBJ_GET of a pinned link.</summary>
+    public static BpfLinkHandle OpenPinned(string path)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = bytes)
+        {
+            ObjGetAttr attr = default;
+            attr.pathname = (ulong)p;
+            return new BpfLinkHandle((int)Invoke(BpfCommand.ObjGet, &attr, $"open pinned link '{path}'"));
+        }
     }
 
     /// <summary>BPF_LINK_UPDATE; with <paramref name="expectedOld"/> the swap only happens if that program is attached (BPF_F_REPLACE).</summary>
