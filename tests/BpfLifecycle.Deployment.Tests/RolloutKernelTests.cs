@@ -128,7 +128,7 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         }
 
         AssertResult(DeploymentResult.RolledBack, outcome);
-        Assert.NotNull(outcome.Evidence);
+        Assert.True(outcome.Evidence is not null, outcome.Reason);
         Assert.Equal(HealthVerdict.Unhealthy, outcome.Evidence!.Verdict);
         Assert.Contains(outcome.Evidence.Failures, f => f.Rule == "error-rate");
         Assert.Contains("error rate", outcome.Reason, StringComparison.Ordinal);
@@ -171,13 +171,15 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         DeploymentOutcome outcome;
         using (new BackgroundTraffic(Net))
         {
-            // error_every = 3: the vector (first run) passes, live traffic then aborts every third packet.
-            outcome = await m.DeployAsync(MakeArtifact("2.0.0", errorEvery: 3), new DeploymentRequest { Strategy = RolloutStrategy.BlueGreen(new() { ObservationWindow = TimeSpan.FromMilliseconds(400) }) }, cancellationToken: Ct);
+            // error_every = 3 aborts every third packet; vectors are off so only the observation can catch it.
+            outcome = await m.DeployAsync(MakeArtifact("2.0.0", errorEvery: 3), new DeploymentRequest { Strategy = RolloutStrategy.BlueGreen(new() { ObservationWindow = TimeSpan.FromMilliseconds(400), RunTestVectors = false }) }, cancellationToken: Ct);
         }
 
         AssertResult(DeploymentResult.RolledBack, outcome);
         Assert.Equal(v1Program, m.GetStatus().ActiveProgramId);
-        Assert.True(outcome.Evidence!.Candidate.Errors > 0);
+        Assert.True(outcome.Evidence is not null, outcome.Reason);
+        Assert.True(outcome.Evidence.Candidate.Errors > 0);
+        Assert.Equal(HealthVerdict.Unhealthy, outcome.Evidence.Verdict);
     }
 
     [Fact]

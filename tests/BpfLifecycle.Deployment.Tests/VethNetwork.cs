@@ -49,10 +49,15 @@ public sealed partial class VethNetwork : IDisposable
             Run("ip", $"addr add {net}.1/24 dev {hostIf}");
             Run("ip", $"link set {hostIf} up");
             Run("ip", $"netns exec {ns} ip addr add {net}.2/24 dev {peerIf}");
+            // No IPv6 on the peer: router solicitations would add packets the tests do not send.
+            Run("ip", $"netns exec {ns} sysctl -qw net.ipv6.conf.{peerIf}.disable_ipv6=1");
             Run("ip", $"netns exec {ns} ip link set {peerIf} up");
             Run("ip", $"netns exec {ns} ip link set lo up");
             var mac = File.ReadAllText($"/sys/class/net/{hostIf}/address").Trim();
             Run("ip", $"netns exec {ns} ip neigh replace {net}.1 lladdr {mac} dev {peerIf} nud permanent");
+            // Static neighbours both ways: no ARP packets mixed into the counted traffic.
+            var peerMac = Capture("ip", $"netns exec {ns} cat /sys/class/net/{peerIf}/address").Trim();
+            Run("ip", $"neigh replace {net}.2 lladdr {peerMac} dev {hostIf} nud permanent");
             var sender = OpenSocketIn(ns);
             return new VethNetwork(ns, hostIf, peerIf, sender, new IPEndPoint(IPAddress.Parse($"{net}.1"), 9));
         }
@@ -119,15 +124,20 @@ public sealed partial class VethNetwork : IDisposable
         return socket ?? throw new IOException($"Could not open a socket in {ns}", error);
     }
 
-    internal static void Run(string file, string args)
+    internal static void Run(string file, string args) => Capture(file, args);
+
+    internal static string Capture(string file, string args)
     {
         using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        var output = p.StandardOutput.ReadToEnd();
         var err = p.StandardError.ReadToEnd();
         p.WaitForExit();
         if (p.ExitCode != 0)
         {
             throw new InvalidOperationException($"{file} {args} failed ({p.ExitCode}): {err}");
         }
+
+        return output;
     }
 
     private static void TryRun(string file, string args)
