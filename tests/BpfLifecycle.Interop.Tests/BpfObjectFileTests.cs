@@ -52,10 +52,10 @@ public sealed class BpfObjectFileTests : KernelTestBase
         var programs = obj.Programs;
         Assert.Equal(2, programs.Count);
         var xdp = programs.Single(p => p.Name == "xdp_entry");
-        Assert.Equal(("xdp", BpfProgramType.Xdp, BpfAttachType.Xdp, true), (xdp.SectionName, xdp.Type, xdp.ExpectedAttachType, xdp.Autoload));
+        Assert.Equal(("xdp", BpfProgramType.Xdp, (BpfAttachType?)BpfAttachType.Xdp, true), (xdp.SectionName, xdp.Type, xdp.ExpectedAttachType, xdp.Autoload));
         Assert.InRange(xdp.InstructionCount, 20, 200);
         var sock = programs.Single(p => p.Name == "count_socket");
-        Assert.Equal(("socket", BpfProgramType.SocketFilter, true), (sock.SectionName, sock.Type, sock.Autoload));
+        Assert.Equal(("socket", BpfProgramType.SocketFilter, (BpfAttachType?)null, true), (sock.SectionName, sock.Type, sock.ExpectedAttachType, sock.Autoload));
         Assert.InRange(sock.InstructionCount, 5, 100);
         Assert.Equal(sock, obj.GetProgram("count_socket"));
 

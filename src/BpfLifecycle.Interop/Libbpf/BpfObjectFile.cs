@@ -13,10 +13,10 @@ namespace BpfLifecycle.Interop;
 /// <param name="Name">Program (function) name.</param>
 /// <param name="SectionName">ELF section, e.g. <c>xdp</c> or <c>tracepoint/syscalls/sys_enter_openat</c>.</param>
 /// <param name="Type">Program type libbpf derived from the section name.</param>
-/// <param name="ExpectedAttachType">Expected attach type libbpf derived from the section name (0 when none).</param>
+/// <param name="ExpectedAttachType">Expected attach type libbpf derived from the section name, or null when the section implies none.</param>
 /// <param name="InstructionCount">Instructions in the object file (before libbpf appends subprograms at load).</param>
 /// <param name="Autoload">Whether <see cref="BpfObjectFile.Load"/> loads this program.</param>
-public sealed record BpfObjectProgram(string Name, string SectionName, BpfProgramType Type, BpfAttachType ExpectedAttachType, int InstructionCount, bool Autoload);
+public sealed record BpfObjectProgram(string Name, string SectionName, BpfProgramType Type, BpfAttachType? ExpectedAttachType, int InstructionCount, bool Autoload);
 
 /// <summary>A map of an ELF object, as the object file defines it (or as a reused map redefined it).</summary>
 /// <param name="Name">Map name as libbpf reports it (<c>obj_name.rodata</c> style for the .data/.rodata/.bss maps).</param>
@@ -599,13 +599,19 @@ public sealed unsafe partial class BpfObjectFile : IDisposable
         };
     }
 
-    private static BpfObjectProgram DescribeProgram(nint p) => new(
-        Libbpf.ReadString(NativeApi.Libbpf.ProgramName(p)) ?? string.Empty,
-        Libbpf.ReadString(NativeApi.Libbpf.ProgramSectionName(p)) ?? string.Empty,
-        (BpfProgramType)NativeApi.Libbpf.ProgramType(p),
-        (BpfAttachType)NativeApi.Libbpf.ProgramExpectedAttachType(p),
-        (int)NativeApi.Libbpf.ProgramInsnCount(p),
-        NativeApi.Libbpf.ProgramAutoload(p));
+    private static BpfObjectProgram DescribeProgram(nint p)
+    {
+        var type = (BpfProgramType)NativeApi.Libbpf.ProgramType(p);
+        var attach = NativeApi.Libbpf.ProgramExpectedAttachType(p);
+        return new(
+            Libbpf.ReadString(NativeApi.Libbpf.ProgramName(p)) ?? string.Empty,
+            Libbpf.ReadString(NativeApi.Libbpf.ProgramSectionName(p)) ?? string.Empty,
+            type,
+            // 0 is both "none" and BPF_CGROUP_INET_INGRESS, which only cgroup skb programs can mean.
+            attach == 0 && type != BpfProgramType.CgroupSkb ? null : (BpfAttachType)attach,
+            (int)NativeApi.Libbpf.ProgramInsnCount(p),
+            NativeApi.Libbpf.ProgramAutoload(p));
+    }
 
     private BpfObjectMap DescribeMap(nint m)
     {
