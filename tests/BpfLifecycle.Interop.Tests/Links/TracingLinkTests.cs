@@ -42,6 +42,45 @@ public sealed partial class TracingLinkTests : KernelTestBase
     }
 
     [Fact]
+    public void Pinned_tracepoint_link_keeps_firing_after_its_descriptors_and_perf_event_are_closed_and_refuses_updates()
+    {
+        TestEnvironment.EnsureTracefs();
+        var pin = Path.Combine(NewPinDirectory(), "tp_link");
+        using var counters = new Counters();
+        using var prog = counters.LoadCounter(BpfProgramType.Tracepoint, 0, 0, pid: Environment.ProcessId);
+        using var replacement = counters.LoadCounter(BpfProgramType.Tracepoint, 1, 0, pid: Environment.ProcessId);
+        using (var link = BpfAttach.Tracepoint(prog, "syscalls", "sys_enter_getppid"))
+        {
+            link.Pin(pin);
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(GetPPid() > 0);
+        }
+
+        Assert.InRange(counters[0], 10UL, 15UL);
+        using (var reopened = BpfLink.FromPin(pin))
+        {
+            Assert.Equal(BpfLinkType.PerfEvent, reopened.Type);
+            Assert.Equal(BpfPerfEventType.Tracepoint, reopened.Info.PerfEventType);
+            var ex = Assert.Throws<BpfException>(() => reopened.Update(replacement, expectedOld: prog));
+            Assert.Contains("PerfEvent links cannot change their program", ex.Message, StringComparison.Ordinal);
+            reopened.Unpin(pin);
+        }
+
+        // The pin and every descriptor are gone: the kernel detached the program.
+        var before = counters[0];
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(GetPPid() > 0);
+        }
+
+        Assert.Equal(before, counters[0]);
+        Assert.Equal(0UL, counters[1]);
+    }
+
+    [Fact]
     public void Missing_tracepoint_is_named_in_the_error()
     {
         TestEnvironment.EnsureTracefs();
