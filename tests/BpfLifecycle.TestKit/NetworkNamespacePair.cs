@@ -69,6 +69,19 @@ public sealed class NetworkNamespacePair : IDisposable
     /// <summary>IPv4 address of <see cref="PeerInterface"/>.</summary>
     public IPAddress PeerAddress { get; }
 
+    /// <summary>The interface index of <paramref name="ifname"/> inside <see cref="Namespace"/> (e.g. of <see cref="PeerInterface"/>).</summary>
+    public int IfIndexInNamespace(string ifname)
+    {
+        var (code, output) = RunAsync("ip", ["-n", Namespace, "-o", "link", "show", "dev", ifname], CancellationToken.None).GetAwaiter().GetResult();
+        var colon = output.IndexOf(':', StringComparison.Ordinal);
+        if (code != 0 || colon <= 0)
+        {
+            throw new InvalidOperationException($"No interface '{ifname}' in namespace {Namespace}: {output}");
+        }
+
+        return int.Parse(output.AsSpan(0, colon), CultureInfo.InvariantCulture);
+    }
+
     /// <summary>
     /// Sends <paramref name="count"/> UDP datagrams from inside the namespace to <see cref="HostAddress"/>:<paramref name="port"/>,
     /// pausing <paramref name="pauseMs"/> ms after every <paramref name="burst"/> datagrams so a receiver keeps up.

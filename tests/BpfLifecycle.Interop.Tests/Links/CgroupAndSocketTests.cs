@@ -35,6 +35,12 @@ public sealed class CgroupAndSocketTests : KernelTestBase
         link.Update(deny, expectedOld: allow);
         Assert.Equal(3, await SendFromCgroupAsync(cgroup.Path, port, 5, ct));
         Assert.Equal(1UL, counters[1]);
+
+        link.Detach();
+        Assert.False(link.Info.IsAttached);
+        Assert.Equal(0, await SendFromCgroupAsync(cgroup.Path, port, 5, ct));
+        Assert.Equal(1UL, counters[1]);
+        Assert.Throws<BpfLinkDetachedException>(() => link.Update(allow));
     }
 
     [Fact]

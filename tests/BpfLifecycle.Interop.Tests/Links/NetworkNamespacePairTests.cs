@@ -16,6 +16,8 @@ public sealed class NetworkNamespacePairTests : KernelTestBase
             Assert.True(net.HostInterface.Length <= 15 && net.PeerInterface.Length <= 15);
             Assert.Equal(net.HostIfIndex, NetworkInterfaces.IndexOf(host));
             Assert.Equal(host, NetworkInterfaces.NameOf(net.HostIfIndex));
+            Assert.True(net.IfIndexInNamespace(net.PeerInterface) > 0);
+            Assert.Throws<InvalidOperationException>(() => net.IfIndexInNamespace("blnosuch0"));
             var (_, list) = await NetworkNamespacePair.RunAsync("ip", ["netns", "list"], ct);
             Assert.Contains(ns, list, StringComparison.Ordinal);
             var (_, addr) = await NetworkNamespacePair.RunAsync("ip", ["-n", ns, "-4", "addr", "show", "dev", net.PeerInterface], ct);

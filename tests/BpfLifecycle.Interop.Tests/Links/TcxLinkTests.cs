@@ -54,6 +54,10 @@ public sealed class TcxLinkTests : KernelTestBase
 
         Assert.True(counters[1] >= 25, $"egress counted {counters[1]} of 25 packets");
 
+        egress.Detach();
+        Assert.False(egress.Info.IsAttached);
+        Assert.Empty(Bpf.QueryTcx(net.HostIfIndex, TcxDirection.Egress).ProgramIds);
+
         var revision = qin.Revision;
         ingress.Dispose();
         var after = Bpf.QueryTcx(net.HostIfIndex, TcxDirection.Ingress);
