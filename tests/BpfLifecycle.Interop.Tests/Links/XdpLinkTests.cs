@@ -70,7 +70,9 @@ public sealed class XdpLinkTests : KernelTestBase
 
         using (var reopened = BpfLink.FromPin(pin))
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             reopened.Update(second, expectedOld: first);
+            TestContext.Current.TestOutputHelper?.WriteLine($"BPF_LINK_UPDATE took {clock.Elapsed.TotalMicroseconds:F0} us");
             Assert.Equal(Bpf.GetProgramInfo(second).Id, reopened.ProgramId);
         }
 
@@ -84,6 +86,7 @@ public sealed class XdpLinkTests : KernelTestBase
         Assert.True(blue > 0 && green > 0, $"both programs must have seen traffic (blue {blue}, green {green})");
         Assert.Equal((ulong)received, blue + green);
         Assert.Equal(Packets, received);
+        TestContext.Current.TestOutputHelper?.WriteLine($"blue {blue}, green {green}, received {received}");
     }
 
     [Fact]
