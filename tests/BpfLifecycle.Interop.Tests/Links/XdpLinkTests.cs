@@ -217,6 +217,22 @@ public sealed class XdpLinkTests : KernelTestBase
     }
 
     [Fact]
+    public void Raw_link_commands_work_on_the_handle()
+    {
+        using var net = new NetworkNamespacePair();
+        using var counters = new Counters();
+        using var a = counters.LoadXdpUdpCounter(0, Port);
+        using var b = counters.LoadXdpUdpCounter(1, Port);
+        using var link = BpfAttach.Xdp(a, net.HostIfIndex, XdpAttachMode.Generic);
+        Bpf.LinkUpdate(link.Handle, b, expectedOld: a);
+        Assert.Equal(Bpf.GetProgramInfo(b).Id, Bpf.GetLinkInfo(link.Handle).ProgramId);
+        Bpf.LinkDetach(link.Handle);
+        var ex = Assert.Throws<BpfException>(() => Bpf.LinkUpdate(link.Handle, a));
+        Assert.Equal(Errno.ENOLINK, ex.Errno);
+        Assert.Equal(BpfCommand.LinkUpdate, ex.Command);
+    }
+
+    [Fact]
     public void Attaching_to_a_missing_interface_names_it()
     {
         using var counters = new Counters();
