@@ -51,6 +51,7 @@ Report("map", Try(() => Bpf.MapCreate(new BpfMapSpec("caps_map", BpfMapType.Arra
 Report("socket_filter", Try(() => Load("caps_sf", BpfProgramType.SocketFilter)));
 Report("xdp", Try(() => Load("caps_xdp", BpfProgramType.Xdp)));
 Report("tracepoint", Try(() => Load("caps_tp", BpfProgramType.Tracepoint)));
+Report("stats", Try(() => Bpf.EnableStats().Dispose()));
 Report("enumerate", Try(() => _ = BpfObjects.EnumerateMapIds().First()));
 
 // A dropped capability cannot be raised again.

@@ -111,6 +111,7 @@ public sealed class CapabilityTests : KernelTestBase
         Assert.Equal("EPERM", r["xdp"]);
         Assert.Equal("EPERM", r["tracepoint"]);
         Assert.Equal("EPERM", r["enumerate"]);
+        Assert.Equal("EPERM", r["stats"]);
         Assert.Equal("(none)", r["missing.map"]);
         Assert.Equal("CAP_NET_ADMIN", r["missing.xdp"]);
         Assert.Equal("CAP_PERFMON", r["missing.tracepoint"]);
@@ -137,6 +138,20 @@ public sealed class CapabilityTests : KernelTestBase
         // The thread started before the drop still has the full set: capset is per thread.
         Assert.Equal(r["before.eff"], r["bystander.eff"]);
         Assert.NotEqual(r["thread.eff"], r["bystander.eff"]);
+    }
+
+    [Fact]
+    public void Cap_sys_admin_alone_satisfies_every_bpf_check()
+    {
+        var r = RunProbe("CAP_SYS_ADMIN");
+        Assert.Equal("CAP_SYS_ADMIN", r["thread.names"]);
+        foreach (var op in new[] { "map", "socket_filter", "xdp", "tracepoint", "stats", "enumerate" })
+        {
+            Assert.True(r[op] == "ok", $"{op}: {r[op]}");
+        }
+
+        Assert.Equal("(none)", r["missing.xdp"]);
+        Assert.Equal("(none)", r["missing.tracepoint"]);
     }
 
     [Fact]
