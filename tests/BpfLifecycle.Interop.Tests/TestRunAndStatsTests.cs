@@ -51,6 +51,22 @@ public sealed class TestRunAndStatsTests : KernelTestBase
     }
 
     [Fact]
+    public void Test_run_allocates_nothing()
+    {
+        using var prog = LoadXdpPass();
+        var packet = Packet(64);
+        var output = new byte[64];
+        Bpf.TestRun(prog, packet, output);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            Bpf.TestRun(prog, packet, output);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Packet_shorter_than_an_ethernet_header_is_explained()
     {
         using var prog = LoadXdpPass();
