@@ -119,6 +119,23 @@ public sealed class TestRunAndStatsTests : KernelTestBase
     }
 
     [Fact]
+    public void Raw_tracepoint_runs_on_a_context_of_arguments_only()
+    {
+        // r0 = first tracepoint argument (ctx is an array of u64 arguments).
+        var insns = new BpfAssembler().Load(BpfSize.DoubleWord, BpfRegister.R0, BpfRegister.R1, 0).Exit().Build();
+        using var prog = Bpf.ProgramLoad(new BpfProgramSpec("t_tr_rawtp", BpfProgramType.RawTracepoint, insns));
+        var args = new byte[16];
+        BitConverter.TryWriteBytes(args, 42UL);
+        var result = Bpf.TestRun(prog, ReadOnlySpan<byte>.Empty, Span<byte>.Empty, args, Span<byte>.Empty, repeat: 0);
+        Assert.Equal(42u, result.ReturnValue);
+
+        var ex = Assert.Throws<BpfException>(() => Bpf.TestRun(prog, Packet(64), Span<byte>.Empty, args, Span<byte>.Empty, repeat: 1));
+        Assert.Equal(Errno.EINVAL, ex.Errno);
+        Assert.Contains("RawTracepoint test runs take only an input context", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("got packet 64 bytes, context in 16/out 0 bytes, repeat 1", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Run_count_and_time_grow_with_test_runs_while_stats_are_enabled()
     {
         using var prog = LoadXdpPass("t_stats");
