@@ -12,6 +12,16 @@ public sealed class RolloutKernelTests : DeploymentTestBase
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    private ulong ReadMirror(uint key)
+    {
+        using var map = Bpf.GetPinnedMap(Path.Combine(AppPinDir, "registry"));
+        Span<byte> k = stackalloc byte[4];
+        Span<byte> v = stackalloc byte[8];
+        BitConverter.TryWriteBytes(k, key);
+        Assert.True(Bpf.MapLookup(map, k, v));
+        return BitConverter.ToUInt64(v);
+    }
+
     private static void AssertResult(DeploymentResult expected, DeploymentOutcome outcome) =>
         Assert.True(outcome.Result == expected, $"expected {expected}, got {outcome.Result}: {outcome.Reason}");
 
@@ -67,6 +77,9 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         Assert.Equal((ulong)(warmup + sent + 1), ReadPackets(2));
         Assert.Equal(warmup + sent + 1, v1.Runs + v2.Runs);
         Assert.True(v2.Runs > 100, $"green ran {v2.Runs} times");
+        // BPF-side tools read the active version and its program id from the pinned registry map.
+        Assert.Equal(2UL, ReadMirror(0));
+        Assert.Equal((ulong)after.ActiveProgramId!.Value, ReadMirror(3));
         Assert.Equal(VersionStatus.Inactive, m.GetVersions().Single(v => v.Id == 1).Status);
     }
 
