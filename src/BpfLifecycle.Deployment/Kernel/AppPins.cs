@@ -47,6 +47,9 @@ internal sealed class AppPins
 
     public bool HasDispatcher => Dispatcher.IsPinned(DispatcherDir);
 
+    /// <summary>Hooks whose links cannot change their program (perf-event links): versions must be switched behind a dispatcher.</summary>
+    public static bool NeedsDispatcher(AttachPoint ap) => ap.Kind is AttachKind.Tracepoint;
+
     public bool IsVersionPinned(long id) => File.Exists(VersionProgram(id));
 
     public IEnumerable<string> LinkPins() => Directory.Exists(LinksDir) ? Directory.EnumerateFiles(LinksDir) : [];
@@ -106,7 +109,8 @@ internal sealed class AppPins
             AttachKind.XdpGeneric => BpfAttach.Xdp(program, ap.Target, XdpAttachMode.Generic),
             AttachKind.TcxIngress => BpfAttach.Tcx(program, NetworkInterfaces.IndexOf(ap.Target), TcxDirection.Ingress),
             AttachKind.TcxEgress => BpfAttach.Tcx(program, NetworkInterfaces.IndexOf(ap.Target), TcxDirection.Egress),
-            _ => throw new NotSupportedException($"The deployment manager attaches xdp, xdp-generic, tcx-ingress and tcx-egress hooks; '{ap}' is not supported yet."),
+            AttachKind.Tracepoint => BpfAttach.Tracepoint(program, ap.Target.Split('/')[0], ap.Target.Split('/')[1]),
+            _ => throw new NotSupportedException($"The deployment manager attaches xdp, xdp-generic, tcx-ingress, tcx-egress and tracepoint hooks; '{ap}' is not supported yet."),
         };
         link.Pin(path);
     }
@@ -154,6 +158,10 @@ internal sealed class AppPins
                 catch (BpfLinkDetachedException)
                 {
                     // Already detached (e.g. the interface went away).
+                }
+                catch (BpfException e) when (e.Errno is Errno.EOPNOTSUPP or Errno.EINVAL)
+                {
+                    // Perf-event links cannot be detached explicitly: removing the last pin releases them.
                 }
             }
 
