@@ -86,14 +86,18 @@ public sealed class TestRunAndStatsTests : KernelTestBase
         Assert.Contains("needs 100 bytes but the output buffer holds 20", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Tracepoint_test_run_is_reported_as_an_unsupported_kernel_feature()
+    [Theory]
+    [InlineData(BpfProgramType.Tracepoint)]
+    [InlineData(BpfProgramType.Kprobe)]
+    public void Tracing_test_runs_are_reported_as_an_unsupported_kernel_feature(BpfProgramType type)
     {
-        using var prog = Bpf.ProgramLoad(new BpfProgramSpec("t_tr_tp", BpfProgramType.Tracepoint, new BpfAssembler().Return(0).Build()));
+        using var prog = Bpf.ProgramLoad(new BpfProgramSpec("t_tr_trace", type, new BpfAssembler().Return(0).Build()));
         var ex = Assert.Throws<BpfFeatureNotSupportedException>(() => Bpf.TestRun(prog, new byte[64], Span<byte>.Empty));
-        Assert.Equal("BPF_PROG_TEST_RUN for Tracepoint", ex.Feature);
+        Assert.Equal($"BPF_PROG_TEST_RUN for {type}", ex.Feature);
         Assert.Equal(Errno.ENOTSUPP, ex.Errno);
-        Assert.Contains("BPF_PROG_TEST_RUN for Tracepoint", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"does not support BPF_PROG_TEST_RUN for {type}", ex.Message, StringComparison.Ordinal);
+        var inner = Assert.IsType<BpfException>(ex.InnerException);
+        Assert.Equal(BpfCommand.ProgTestRun, inner.Command);
     }
 
     [Fact]
