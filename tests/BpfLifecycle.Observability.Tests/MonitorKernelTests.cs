@@ -214,3 +214,43 @@ public sealed class MonitorKernelTests : KernelTestBase
         Assert.Throws<InvalidOperationException>(() => monitor.Register(new MonitoredProgram { Identity = Id("3"), StatsMap = prog.Stats }));
     }
 }
+
+public sealed class LogLevelsKernelTests : KernelTestBase
+{
+    [Fact]
+    public void Every_level_macro_reaches_ILogger_at_its_mapped_level()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var logs = new FakeLogCollector();
+        using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(logs)));
+        using var monitor = new BpfMonitor(new ObservabilityOptions(), new BpfLifecycleMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()), new FakeTimeProvider(), loggerFactory);
+
+        using var file = BpfObjectFile.Open(Path.Combine(AppContext.BaseDirectory, "bpf", "obs_levels.o"));
+        file.SetGlobal(BpfLcAbi.VersionIdGlobal, 0xABCDEF0123456789ul);
+        using var loaded = file.Load();
+        var tag = 99ul;
+        var key = BpfLcConfigKey.Create("run_tag");
+        Bpf.MapUpdate(loaded.GetMap(BpfLcAbi.ConfigMapName), MemoryMarshal.AsBytes(new ReadOnlySpan<BpfLcConfigKey>(in key)), MemoryMarshal.AsBytes(new ReadOnlySpan<ulong>(in tag)));
+        var id = new ProgramIdentity("obs-test", "obs_levels", "levels");
+        using var registration = monitor.Register(new MonitoredProgram { Identity = id, StatsMap = loaded.GetMap(BpfLcAbi.StatsMapName), LogRing = loaded.GetMap(BpfLcAbi.LogRingMapName) });
+
+        Span<byte> packet = stackalloc byte[64];
+        Bpf.TestRun(loaded.GetProgram("obs_levels"), packet, Span<byte>.Empty, 3);
+        Assert.Equal(18, monitor.DrainLogs());
+        var obs = Assert.Single(monitor.Poll());
+        Assert.Equal(3, obs.Sample.Runs);
+        Assert.Equal(3, obs.Sample.Errors); // bpflc_count_error() once per run, BPFLC_END(0) adds none
+
+        var entries = logs.GetSnapshot().Where(r => r.Category == BpfMonitor.LogCategory).ToList();
+        var expected = new[] { (LogLevel.Trace, "trace record"), (LogLevel.Debug, "debug record"), (LogLevel.Information, "info record"), (LogLevel.Warning, "warn record"), (LogLevel.Error, "error record"), (LogLevel.Critical, "critical record") };
+        Assert.Equal(Enumerable.Repeat(expected, 3).SelectMany(x => x), entries.Select(e => (e.Level, e.Message)));
+        Assert.All(entries, e =>
+        {
+            Assert.Equal(0xABCDEF0123456789ul.ToString(System.Globalization.CultureInfo.InvariantCulture), e.GetStructuredStateValue("bpf.version_id"));
+            Assert.Equal("99", e.GetStructuredStateValue("bpf.meta0"));
+            Assert.Equal("obs_levels", e.GetStructuredStateValue("bpf.program"));
+        });
+        Assert.Equal(Enumerable.Repeat(new[] { "0", "1", "2", "3", "4", "5" }, 3).SelectMany(x => x), entries.Select(e => e.GetStructuredStateValue("bpf.meta1")));
+        Assert.All(entries, e => Assert.Equal(entries[0].GetStructuredStateValue("bpf.cpu"), e.GetStructuredStateValue("bpf.cpu")));
+    }
+}
