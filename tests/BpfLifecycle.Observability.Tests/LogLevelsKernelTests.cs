@@ -54,3 +54,38 @@ public sealed class LogLevelsKernelTests : KernelTestBase
         Assert.All(entries, e => Assert.Equal(entries[0].GetStructuredStateValue("bpf.cpu"), e.GetStructuredStateValue("bpf.cpu")));
     }
 }
+
+public sealed class MalformedRecordsKernelTests : KernelTestBase
+{
+    [Fact]
+    public void Malformed_records_from_a_program_are_counted_reported_and_never_thrown()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var factory = services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var logs = new FakeLogCollector();
+        using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(logs)));
+        using var monitor = new BpfMonitor(new ObservabilityOptions(), new BpfLifecycleMetrics(factory), new FakeTimeProvider(), loggerFactory);
+        using var malformedMeter = new MetricCollector<long>(factory, BpfLifecycleMetrics.MeterName, BpfLifecycleMetrics.Names.RingBufferMalformedRecords);
+        using var forwardedMeter = new MetricCollector<long>(factory, BpfLifecycleMetrics.MeterName, BpfLifecycleMetrics.Names.RingBufferRecords);
+
+        using var file = BpfObjectFile.Open(Path.Combine(AppContext.BaseDirectory, "bpf", "obs_levels.o"));
+        using var loaded = file.Load();
+        var one = 1ul;
+        var key = BpfLcConfigKey.Create("emit_malformed");
+        Bpf.MapUpdate(loaded.GetMap(BpfLcAbi.ConfigMapName), MemoryMarshal.AsBytes(new ReadOnlySpan<BpfLcConfigKey>(in key)), MemoryMarshal.AsBytes(new ReadOnlySpan<ulong>(in one)));
+        using var registration = monitor.Register(new MonitoredProgram { Identity = new ProgramIdentity("obs-test", "obs_levels", "bad"), LogRing = loaded.GetMap(BpfLcAbi.LogRingMapName) });
+
+        Span<byte> packet = stackalloc byte[64];
+        Bpf.TestRun(loaded.GetProgram("obs_levels"), packet, Span<byte>.Empty, 4);
+        Assert.Equal(32, monitor.DrainLogs());
+        Assert.Equal(new Logging.BpfLogStatistics(Received: 32, Forwarded: 24, Malformed: 8, TooShort: 4, BadMagic: 0, BadLevel: 4, MessageTooLong: 0, Truncated: 0), monitor.LogStatistics);
+        Assert.Equal(8, malformedMeter.GetMeasurementSnapshot().EvaluateAsCounter());
+        Assert.Equal(24, forwardedMeter.GetMeasurementSnapshot().EvaluateAsCounter());
+
+        monitor.Poll(); // reports what was rejected since the previous poll
+        var warning = Assert.Single(logs.GetSnapshot(), r => r.Level == LogLevel.Warning && r.Message.Contains("malformed", StringComparison.Ordinal));
+        Assert.Equal("8", warning.GetStructuredStateValue("Count"));
+        monitor.Poll(); // nothing new: no second warning
+        Assert.Single(logs.GetSnapshot(), r => r.Level == LogLevel.Warning && r.Message.Contains("malformed", StringComparison.Ordinal));
+    }
+}
