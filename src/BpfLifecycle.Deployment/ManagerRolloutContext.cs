@@ -263,8 +263,10 @@ public sealed partial class DeploymentManager
                     picks = db.Picks[slot] - da.Picks[slot];
                 }
 
-                // A miss means a slot was empty: charged to the candidate, the only version whose slot changes.
-                missed = isCandidate ? db.Missed - da.Missed : 0;
+                if (slot >= 0)
+                {
+                    missed = db.MissedPerSlot[slot] - da.MissedPerSlot[slot];
+                }
             }
 
             long runs, ns;

@@ -111,6 +111,7 @@ public sealed class PipelineKernelTests : DeploymentTestBase
         Assert.Equal(7u, ret.ReturnValue);
         var c = d.ReadCounters();
         Assert.Equal(1, c.Missed);
+        Assert.Equal([1L, 0L], c.MissedPerSlot);
         Assert.Equal(1, c.Picks[0]);
     }
 
