@@ -200,6 +200,34 @@ public sealed class RolloutKernelTests : DeploymentTestBase
     }
 
     [Fact]
+    public async Task Cancelling_a_rollout_switches_back_then_reports_the_cancellation()
+    {
+        var m = NewManager();
+        AssertResult(DeploymentResult.Promoted, await m.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct));
+        var v1Program = m.GetStatus().ActiveProgramId;
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var progress = new Collector(e =>
+        {
+            if (e.Kind == RolloutEventKind.TrafficSwitched)
+            {
+                cts.CancelAfter(100); // green serves; its 30 s window is cut short
+            }
+        });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => m.DeployAsync(MakeArtifact("2.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.BlueGreen(new() { ObservationWindow = TimeSpan.FromSeconds(30) }) }, progress, cts.Token));
+
+        Assert.Contains(progress.Events, e => e.Kind == RolloutEventKind.RolledBack && e.Message.Contains("canceled", StringComparison.OrdinalIgnoreCase));
+        var status = m.GetStatus();
+        Assert.Equal(1, status.ActiveVersionId);
+        Assert.Equal(v1Program, status.ActiveProgramId);
+        Assert.Null(status.PendingPhase);
+        Assert.Equal(VersionStatus.Failed, m.GetVersions().Single(v => v.Id == 2).Status);
+        var before = ReadStats(1).Runs;
+        var sent = Net.Send(100);
+        Assert.Equal(before + sent, await SettleAsync(() => ReadStats(1).Runs, before + sent));
+    }
+
+    [Fact]
     public async Task Rollback_returns_to_the_previous_version_and_keeps_state()
     {
         var m = NewManager();

@@ -79,9 +79,6 @@ public sealed class Journal
     /// <summary>Opens the journal at <paramref name="path"/>.</summary>
     public Journal(string path) => _path = path;
 
-    /// <summary>Called after every durable journal write with the entry written (a test seam for crash injection).</summary>
-    internal Action<JournalEntry>? AfterWrite { get; set; }
-
     /// <summary>The open entry, or null when the last operation completed.</summary>
     public JournalEntry? Read()
     {
@@ -104,7 +101,6 @@ public sealed class Journal
     public JournalEntry Write(JournalEntry entry)
     {
         AtomicFile.WriteAllBytes(_path, JsonSerializer.SerializeToUtf8Bytes(entry, Options));
-        AfterWrite?.Invoke(entry);
         return entry;
     }
 
