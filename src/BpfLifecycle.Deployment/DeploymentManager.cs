@@ -21,7 +21,8 @@ namespace BpfLifecycle.Deployment;
 public sealed partial class DeploymentManager : IDisposable
 {
     private const string VersionIdGlobal = "bpflc_version_id";
-    private static readonly JsonSerializerOptions EvidenceJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    // Ratio rules report infinity when the baseline had no errors or no time: keep those figures readable.
+    private static readonly JsonSerializerOptions EvidenceJson = new(JsonSerializerDefaults.Web) { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
     private readonly DeploymentOptions _options;
     private readonly IReadOnlyList<IDeploymentGate> _gates;
     private readonly IHealthEvaluator _health;
@@ -824,8 +825,16 @@ public sealed partial class DeploymentManager : IDisposable
 
     private void RecordEvidence(long versionId, string decision, RolloutDecision d)
     {
-        var doc = new { versionId, decision, reason = d.Reason, at = _time.GetUtcNow(), health = d.Evidence };
-        AtomicFile.WriteAllBytes(Path.Combine(_stateDir, "evidence", $"{versionId}.json"), JsonSerializer.SerializeToUtf8Bytes(doc, EvidenceJson));
+        // The decision is already carried out; a failure to write its record must not undo or hide it.
+        try
+        {
+            var doc = new { versionId, decision, reason = d.Reason, at = _time.GetUtcNow(), health = d.Evidence };
+            AtomicFile.WriteAllBytes(Path.Combine(_stateDir, "evidence", $"{versionId}.json"), JsonSerializer.SerializeToUtf8Bytes(doc, EvidenceJson));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            LogEvidenceFailed(_logger, Application, versionId, e);
+        }
     }
 
     /// <summary>The evidence file of a version's rollout decision, or null when none was recorded.</summary>
@@ -856,6 +865,9 @@ public sealed partial class DeploymentManager : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Application} version {VersionId} {Decision}: {Reason}")]
     private static partial void LogDecision(ILogger logger, string application, long versionId, string decision, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Application}: could not record the evidence of version {VersionId}")]
+    private static partial void LogEvidenceFailed(ILogger logger, string application, long versionId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Application}: interrupted {Operation} at {Phase}: {Action}")]
     private static partial void LogRecovered(ILogger logger, string application, string operation, string phase, string action);
