@@ -39,5 +39,20 @@ public sealed class TcxDeploymentTests : DeploymentTestBase
         var expected = (ulong)(sent + more + 2);
         Assert.Equal(expected, await SettleAsync(() => ReadPackets(3), expected));
         Assert.True(ReadStats(3).Runs >= more);
+
+        // Behind the dispatcher, an immediate switch and a rollback are single control-word writes.
+        var dispatcher = status.DispatcherProgramId;
+        var v4 = TestArtifacts.Create(StateRoot, "4.0.0", TcxHook, expectedVerdict: 0, objectName: "lifecycle_tc");
+        Assert.Equal(DeploymentResult.Promoted, (await m.DeployAsync(v4, new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct)).Result);
+        Assert.Equal(4, m.GetStatus().ActiveVersionId);
+        var rollback = await m.RollbackAsync(cancellationToken: Ct);
+        Assert.True(rollback.Result == DeploymentResult.Promoted, rollback.Reason);
+        status = m.GetStatus();
+        Assert.Equal(3, status.ActiveVersionId);
+        Assert.Equal(dispatcher, status.DispatcherProgramId);
+        Assert.Equal(link, status.LinkIds.Values.Single());
+        var v3Runs = ReadStats(3).Runs;
+        var last = Net.Send(50);
+        Assert.Equal(v3Runs + last, await SettleAsync(() => ReadStats(3).Runs, v3Runs + last));
     }
 }
