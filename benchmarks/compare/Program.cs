@@ -29,7 +29,7 @@ internal static unsafe partial class CpuClock
 
 internal static unsafe class Program
 {
-    private const int Rounds = 9;
+    private const int Rounds = 15;
     private const int RingRounds = 11;
 
     private static delegate* unmanaged<int, void*> s_ringNew;
@@ -161,7 +161,7 @@ internal static unsafe class Program
     /// <summary>Hash u32 -> u64 with 1024 keys, BPF_MAP_LOOKUP_ELEM per key in turn.</summary>
     private static void MapLookup()
     {
-        const long iterations = 1_000_000;
+        const long iterations = 300_000;
         using var map = NewHash(1024);
         long allocated = 0;
         var (ours, theirs) = Alternate(
@@ -203,7 +203,7 @@ internal static unsafe class Program
     /// <summary>Hash u32 -> u64 with 1024 keys, BPF_MAP_UPDATE_ELEM (BPF_ANY) per key in turn.</summary>
     private static void MapUpdate()
     {
-        const long iterations = 1_000_000;
+        const long iterations = 300_000;
         using var map = NewHash(1024);
         long allocated = 0;
         var (ours, theirs) = Alternate(
