@@ -72,6 +72,14 @@ public sealed class RingBufferReader : IDisposable
         {
             _ = MapsInterop.Close(_eventFd);
             _ = MapsInterop.Close(_epfd);
+            if (ownsRings)
+            {
+                foreach (var r in _rings)
+                {
+                    r.Dispose();
+                }
+            }
+
             throw;
         }
     }
