@@ -106,6 +106,11 @@ public sealed class RingBufferTests : KernelTestBase
         Assert.Equal(fits, read);
         Assert.Equal(1000 - fits, reader.ReadLostRecords());
         Assert.Equal(1000UL, (ulong)read + (ulong)reader.ReadLostRecords());
+        Assert.Equal(1000 - fits, reader.TakeNewLostRecords());
+        Assert.Equal(0, reader.TakeNewLostRecords());
+        producer.Produce((uint)(fits + 10));
+        Assert.Equal(10, reader.TakeNewLostRecords());
+        Assert.Equal(fits, reader.ReadAvailable(r => producer.Validate(r)));
     }
 
     [Fact]
