@@ -69,7 +69,19 @@ public class BpfMap : IDisposable
     public static BpfMap Create(BpfMapSpec spec) => FromHandle(Bpf.MapCreate(spec));
 
     /// <summary>Wraps a descriptor (ownership passes to the returned map).</summary>
-    public static BpfMap FromHandle(BpfMapHandle handle) => new(handle, Bpf.GetMapInfo(handle));
+    public static BpfMap FromHandle(BpfMapHandle handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        try
+        {
+            return new BpfMap(handle, Bpf.GetMapInfo(handle));
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Opens a pinned map with the given user-space access.</summary>
     public static BpfMap OpenPinned(string path, BpfMapAccess access = BpfMapAccess.ReadWrite)
@@ -220,6 +232,17 @@ public class BpfMap : IDisposable
             }
         }
 
+        else if (!Bpf.MapLookup(Handle, pending, values[..ValueBufferSize]))
+        {
+            // The key prefetched last time was deleted since: BPF_MAP_GET_NEXT_KEY on it would start over from the first
+            // key. Continue after the latest key of the previous chunk that still exists instead.
+            if (!ResumeAfterDeletedKey(cursor, pending, values[..ValueBufferSize], delete))
+            {
+                cursor.Finish();
+                return 0;
+            }
+        }
+
         var n = 0;
         while (n < capacity)
         {
@@ -242,7 +265,32 @@ public class BpfMap : IDisposable
             }
         }
 
+        if (!delete)
+        {
+            cursor.RememberChunk(keys[..(n * KeySize)]);
+        }
+
         return n;
+    }
+
+    private bool ResumeAfterDeletedKey(BpfBatchCursor cursor, Span<byte> pending, Span<byte> scratch, bool delete)
+    {
+        if (!delete)
+        {
+            var previous = cursor.PreviousChunk;
+            for (var i = previous.Length / KeySize - 1; i >= 0; i--)
+            {
+                var candidate = previous.Slice(i * KeySize, KeySize);
+                if (Bpf.MapLookup(Handle, candidate, scratch))
+                {
+                    return Bpf.MapGetNextKey(Handle, candidate, pending);
+                }
+            }
+        }
+
+        // Deleting walk: everything before was removed, so starting from the first key is exact. Otherwise every key of
+        // the previous chunk is gone too and the first key is the only place left to continue from.
+        return Bpf.MapGetNextKey(Handle, default, pending);
     }
 
     /// <summary>Writes entries (BPF_MAP_UPDATE_BATCH, or one by one where the kernel lacks it). Returns the count written.</summary>
@@ -394,9 +442,26 @@ public sealed class BpfBatchCursor
 
     internal Span<byte> LastKey => _last;
 
+    private byte[] _previous = Array.Empty<byte>();
+    private int _previousLength;
+
+    internal Span<byte> PreviousChunk => _previous.AsSpan(0, _previousLength);
+
+    internal void RememberChunk(ReadOnlySpan<byte> keys)
+    {
+        if (_previous.Length < keys.Length)
+        {
+            _previous = new byte[keys.Length];
+        }
+
+        keys.CopyTo(_previous);
+        _previousLength = keys.Length;
+    }
+
     /// <summary>Starts over from the first entry.</summary>
     public void Reset()
     {
+        _previousLength = 0;
         IsDone = false;
         Started = false;
         ManualWalk = false;
