@@ -6,7 +6,7 @@ using BpfLifecycle.Interop.Asm;
 namespace BpfLifecycle.Benchmarks.Shared;
 
 /// <summary>An XDP program that writes one record of <see cref="RecordSize"/> bytes (a sequence number first) per run.</summary>
-public sealed unsafe partial class RingFiller : IDisposable
+public sealed class RingFiller : IDisposable
 {
     public const int RecordSize = 64;
 
@@ -38,50 +38,11 @@ public sealed unsafe partial class RingFiller : IDisposable
     }
 
     /// <summary>Writes <paramref name="records"/> records (one test run with that repeat count).</summary>
-    public void Fill(uint records)
-    {
-        fixed (byte* data = s_packet)
-        {
-            TestRunAttr attr = default;
-            attr.prog_fd = (uint)_program.Fd;
-            attr.data_in = (ulong)data;
-            attr.data_size_in = (uint)s_packet.Length;
-            attr.repeat = records;
-            var nr = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 321 : 280;
-            if (Syscall(nr, 10 /* BPF_PROG_TEST_RUN */, &attr, sizeof(TestRunAttr)) < 0)
-            {
-                throw new BpfException(BpfCommand.ProgTestRun, Marshal.GetLastPInvokeError(), "ring fill");
-            }
-        }
-    }
+    public void Fill(uint records) => Bpf.TestRun(_program, s_packet, Span<byte>.Empty, records);
 
     public void Dispose()
     {
         _program.Dispose();
         _sequence.Dispose();
     }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TestRunAttr
-    {
-        public uint prog_fd;
-        public uint retval;
-        public uint data_size_in;
-        public uint data_size_out;
-        public ulong data_in;
-        public ulong data_out;
-        public uint repeat;
-        public uint duration;
-        public uint ctx_size_in;
-        public uint ctx_size_out;
-        public ulong ctx_in;
-        public ulong ctx_out;
-        public uint flags;
-        public uint cpu;
-        public uint batch_size;
-        private uint _pad;
-    }
-
-    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
-    private static partial long Syscall(long number, long cmd, void* attr, long size);
 }

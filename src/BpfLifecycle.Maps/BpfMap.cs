@@ -69,7 +69,19 @@ public class BpfMap : IDisposable
     public static BpfMap Create(BpfMapSpec spec) => FromHandle(Bpf.MapCreate(spec));
 
     /// <summary>Wraps a descriptor (ownership passes to the returned map).</summary>
-    public static BpfMap FromHandle(BpfMapHandle handle) => new(handle, Bpf.GetMapInfo(handle));
+    public static BpfMap FromHandle(BpfMapHandle handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        try
+        {
+            return new BpfMap(handle, Bpf.GetMapInfo(handle));
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Opens a pinned map with the given user-space access.</summary>
     public static BpfMap OpenPinned(string path, BpfMapAccess access = BpfMapAccess.ReadWrite)

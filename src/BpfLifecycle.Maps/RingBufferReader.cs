@@ -33,6 +33,7 @@ public sealed class RingBufferReader : IDisposable
     private Thread? _waiter;
     private TaskCompletionSource<bool>? _pending;
     private volatile bool _disposed;
+    private long _lostReported;
 
     /// <summary>Creates a reader over rings; with <paramref name="ownsRings"/> disposing the reader disposes them.</summary>
     public RingBufferReader(IReadOnlyList<RingBuffer> rings, bool ownsRings = true)
@@ -72,6 +73,14 @@ public sealed class RingBufferReader : IDisposable
         {
             _ = MapsInterop.Close(_eventFd);
             _ = MapsInterop.Close(_epfd);
+            if (ownsRings)
+            {
+                foreach (var r in _rings)
+                {
+                    r.Dispose();
+                }
+            }
+
             throw;
         }
     }
@@ -109,6 +118,18 @@ public sealed class RingBufferReader : IDisposable
         }
 
         return sum;
+    }
+
+    /// <summary>
+    /// Records lost since the previous call (the growth of <see cref="ReadLostRecords"/>), for periodic reporting, e.g.
+    /// as a counter metric or a log line. The first call reports everything lost since the counters were created.
+    /// </summary>
+    public long TakeNewLostRecords()
+    {
+        var total = ReadLostRecords();
+        var delta = total - _lostReported;
+        _lostReported = total;
+        return delta;
     }
 
     private void Add(int fd, ulong tag, string what)

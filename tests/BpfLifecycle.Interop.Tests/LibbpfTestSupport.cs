@@ -24,22 +24,7 @@ internal static unsafe class LibbpfTestSupport
 
     /// <summary>Runs a program once over <paramref name="packet"/> and returns its return value.</summary>
     public static uint TestRun(BpfProgramHandle program, ReadOnlySpan<byte> packet)
-    {
-        var output = new byte[packet.Length + 256];
-        fixed (byte* pin = packet)
-        fixed (byte* pout = output)
-        {
-            bpf_prog_test_run_attr attr = default;
-            attr.prog_fd = (uint)program.Fd;
-            attr.data_in = (ulong)pin;
-            attr.data_size_in = (uint)packet.Length;
-            attr.data_out = (ulong)pout;
-            attr.data_size_out = (uint)output.Length;
-            attr.repeat = 1;
-            BpfSyscall.InvokeOrThrow(BpfCommand.ProgTestRun, &attr);
-            return attr.retval;
-        }
-    }
+        => Bpf.TestRun(program, packet, new byte[packet.Length + 256]).ReturnValue;
 
     /// <summary>A 64-byte Ethernet/IPv4/UDP frame.</summary>
     public static byte[] UdpPacket(int length = 64)

@@ -30,7 +30,8 @@ public sealed class Artifact
         Directory = directory;
         Manifest = manifest;
         ManifestBytes = manifestBytes;
-        Signature = signature;
+        // A missing signature file stays null: an empty buffer would read as "signed with nothing".
+        Signature = signature is null ? default(ReadOnlyMemory<byte>?) : new ReadOnlyMemory<byte>(signature);
         ObjectBytes = objectBytes;
         Sha256 = Convert.ToHexStringLower(SHA256.HashData(manifestBytes));
     }
