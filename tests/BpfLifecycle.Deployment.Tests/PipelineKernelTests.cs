@@ -35,6 +35,25 @@ public sealed class PipelineKernelTests : DeploymentTestBase
     }
 
     [Fact]
+    public async Task The_security_gates_refuse_an_unsigned_artifact_and_an_oversized_one_before_the_kernel_is_touched()
+    {
+        var unsignedRefused = new DeploymentManager(Options, [new Security.SignatureGate(new Security.SignaturePolicy(new Security.TrustStore()))]);
+        Defer(unsignedRefused.Dispose);
+        var outcome = await unsignedRefused.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct);
+        Assert.True(outcome.Result == DeploymentResult.Refused, outcome.Reason);
+        Assert.Contains("signature gate", outcome.Reason, StringComparison.Ordinal);
+
+        var budget = new Budgets.ResourceBudgetGate(new Budgets.ResourceBudgetOptions { PerProgramBytes = 4096 }, new Budgets.PinnedResourceInventory(AppPinDir));
+        var tooBig = new DeploymentManager(Options, [budget]);
+        Defer(tooBig.Dispose);
+        outcome = await tooBig.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct);
+        Assert.True(outcome.Result == DeploymentResult.Refused, outcome.Reason);
+
+        Assert.Empty(tooBig.GetVersions());
+        Assert.False(Directory.Exists(AppPinDir));
+    }
+
+    [Fact]
     public async Task An_incompatible_state_map_is_a_clear_error_before_anything_changes()
     {
         var m = NewManager();
