@@ -1,6 +1,8 @@
 // services.AddBpfLifecycle(...): options from configuration validated at start, and every security, budget,
 // runtime-config and observability service of the SDK, with a small builder for chaining.
+using BpfLifecycle.Deployment;
 using BpfLifecycle.Deployment.Budgets;
+using BpfLifecycle.Deployment.DependencyInjection;
 using BpfLifecycle.Deployment.Gates;
 using BpfLifecycle.Deployment.RuntimeConfig;
 using BpfLifecycle.Deployment.Security;
@@ -117,6 +119,16 @@ public static class BpfLifecycleServiceCollectionExtensions
             o.Health.MaxErrorRate = v.Alerts.Thresholds.ErrorRate;
             o.Health.MaxCpuShare = v.Alerts.Thresholds.CpuShare;
             o.Health.MaxMeanDuration = v.Alerts.Thresholds.MeanDuration;
+        });
+
+        // The deployment manager takes its places from the same options, the gates registered below, and the
+        // Observability layer's health rules registered above (the first IHealthEvaluator registration wins).
+        services.AddBpfDeployment();
+        services.AddOptions<DeploymentOptions>().Configure<IOptions<BpfLifecycleOptions>>((d, lc) =>
+        {
+            d.Application = lc.Value.Application;
+            d.StateDirectory = lc.Value.StateDirectory;
+            d.BpffsRoot = lc.Value.PinRoot;
         });
 
         services.TryAddSingleton(sp =>

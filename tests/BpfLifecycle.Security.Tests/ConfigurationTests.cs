@@ -125,6 +125,33 @@ public sealed class ConfigurationTests : IDisposable
         }
     }
 
+    [Fact]
+    public void The_meta_package_registers_a_deployment_manager_with_the_gates_and_the_observability_health_rules()
+    {
+        var dir = Directory.CreateTempSubdirectory("bpflc-cfg-").FullName;
+        try
+        {
+            var services = new ServiceCollection().AddLogging();
+            services.AddBpfLifecycle(o =>
+            {
+                o.Application = "edge-firewall";
+                o.StateDirectory = dir;
+                o.PinRoot = "/sys/fs/bpf/bpflc-cfg-test";
+                o.Security.AllowUnsigned = true;
+            });
+            using var sp = services.BuildServiceProvider();
+            var deployment = sp.GetRequiredService<IOptions<BpfLifecycle.Deployment.DeploymentOptions>>().Value;
+            Assert.Equal(("edge-firewall", dir, "/sys/fs/bpf/bpflc-cfg-test"), (deployment.Application, deployment.StateDirectory, deployment.BpffsRoot));
+            Assert.IsType<BpfLifecycle.Observability.Health.HealthEvaluator>(sp.GetRequiredService<BpfLifecycle.Observability.Health.IHealthEvaluator>());
+            Assert.Equal(["signature", "budget", "capabilities"], sp.GetServices<BpfLifecycle.Deployment.Gates.IDeploymentGate>().OrderBy(g => g.Order).Select(g => g.Name));
+            Assert.NotNull(sp.GetRequiredService<BpfLifecycle.Deployment.DeploymentManager>());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static List<string> StartupFailure(IConfiguration configuration)
     {
         var services = new ServiceCollection().AddLogging();
