@@ -1,0 +1,70 @@
+// `bpflc demo` end to end in a child process: real namespace, veth pair, XDP attach and traffic, then no leftovers.
+using System.Text.RegularExpressions;
+using BpfLifecycle.TestKit;
+
+namespace BpfLifecycle.Host.Tests;
+
+public sealed partial class DemoCommandTests : KernelTestBase
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public async Task Demo_counts_real_traffic_and_removes_its_network()
+    {
+        KernelTest.RequireTool("ip");
+        using var demo = await HostProcess.RunAsync(Timeout, "demo");
+
+        Assert.True(demo.ExitCode == 0, demo.ToString());
+        var (ns, veth) = NetworkOf(demo);
+        var counted = CountedRegex().Matches(demo.StandardOutput).Select(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.NotEmpty(counted);
+        Assert.True(counted[^1] >= 100, $"the XDP program counted only {counted[^1]} packets\n{demo}");
+        AssertRemoved(ns, veth);
+    }
+
+    [Theory]
+    [InlineData(15)] // SIGTERM, as systemd stops a service
+    [InlineData(2)]  // SIGINT, as Ctrl+C
+    public async Task Interrupted_demo_cleans_up_and_exits_130(int signal)
+    {
+        KernelTest.RequireTool("ip");
+        using var demo = HostProcess.Start("demo", "--keep");
+        await demo.WaitForOutputAsync("t+1s", Timeout);
+        var (ns, veth) = NetworkOf(demo);
+        Assert.True(Directory.Exists($"/sys/class/net/{veth}"), $"{veth} should exist while the demo runs");
+
+        demo.Signal(signal);
+        await demo.WaitForExitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.True(demo.ExitCode == 130, demo.ToString());
+        AssertRemoved(ns, veth);
+    }
+
+    [Fact]
+    public async Task Invalid_application_name_is_a_usage_error_that_names_it()
+    {
+        using var run = await HostProcess.RunAsync(Timeout, "--app", "../etc", "demo");
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains("Application name '../etc' is invalid", run.StandardError, StringComparison.Ordinal);
+    }
+
+    private static (string Namespace, string Veth) NetworkOf(HostProcess demo)
+    {
+        var m = NetworkRegex().Match(demo.StandardOutput);
+        Assert.True(m.Success, demo.ToString());
+        return (m.Groups[1].Value, m.Groups[2].Value);
+    }
+
+    private static void AssertRemoved(string ns, string veth)
+    {
+        Assert.False(File.Exists($"/run/netns/{ns}"), $"namespace {ns} was left behind");
+        Assert.False(Directory.Exists($"/sys/class/net/{veth}"), $"interface {veth} was left behind");
+    }
+
+    [GeneratedRegex(@"network: namespace (bpflc-demo-[0-9a-f]+), veth (bld[0-9a-f]+h)")]
+    private static partial Regex NetworkRegex();
+
+    [GeneratedRegex(@"counted by XDP\s+(\d+)")]
+    private static partial Regex CountedRegex();
+}
