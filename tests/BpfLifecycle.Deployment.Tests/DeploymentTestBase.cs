@@ -1,0 +1,135 @@
+// Shared setup of deployment kernel tests: a veth pair with traffic, a private pin root and state
+// directory, managers built on them, and cleanup that undeploys and removes everything even on failure.
+using BpfLifecycle.Deployment.Artifacts;
+using BpfLifecycle.Deployment.Health;
+using BpfLifecycle.Interop;
+using BpfLifecycle.TestKit;
+
+namespace BpfLifecycle.Deployment.Tests;
+
+public abstract class DeploymentTestBase : KernelTestBase
+{
+    protected DeploymentTestBase()
+    {
+        KernelTest.RequireTool("ip");
+        PinRoot = NewPinDirectory();
+        StateRoot = Path.Combine(Path.GetTempPath(), "bpflc-state-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(StateRoot);
+        Defer(() => Directory.Delete(StateRoot, recursive: true));
+        Net = Track(VethNetwork.Create());
+        App = "app" + Guid.NewGuid().ToString("N")[..6];
+    }
+
+    protected string PinRoot { get; }
+
+    protected string StateRoot { get; }
+
+    protected string App { get; }
+
+    protected VethNetwork Net { get; }
+
+    protected string Hook => $"xdp:{Net.HostInterface}";
+
+    protected DeploymentOptions Options => new() { Application = App, StateDirectory = StateRoot, BpffsRoot = PinRoot, LockTimeout = TimeSpan.FromSeconds(20) };
+
+    protected DeploymentManager NewManager(ThresholdHealthOptions? health = null)
+    {
+        var m = new DeploymentManager(Options, healthEvaluator: new ThresholdHealthEvaluator(health ?? new ThresholdHealthOptions { MinimumRuns = 20 }));
+        Defer(() =>
+        {
+            // Undeploy so no link outlives the test even when it failed half-way.
+            m.UndeployAsync().GetAwaiter().GetResult();
+            m.Dispose();
+        });
+        return m;
+    }
+
+    protected Artifact MakeArtifact(string label, ulong errorEvery = 0, long expectedVerdict = 2, string? attach = null) =>
+        TestArtifacts.Create(StateRoot, label, attach ?? Hook, errorEvery, expectedVerdict);
+
+    protected string AppPinDir => Path.Combine(PinRoot, App);
+
+    protected ulong ReadPackets(long versionId)
+    {
+        using var map = Bpf.GetPinnedMap(Path.Combine(AppPinDir, "versions", versionId.ToString(System.Globalization.CultureInfo.InvariantCulture), "maps", "packets"));
+        Span<byte> key = stackalloc byte[4];
+        Span<byte> value = stackalloc byte[8];
+        Assert.True(Bpf.MapLookup(map, key, value));
+        return BitConverter.ToUInt64(value);
+    }
+
+    protected (long Runs, long Errors) ReadStats(long versionId)
+    {
+        using var map = Bpf.GetPinnedMap(Path.Combine(AppPinDir, "versions", versionId.ToString(System.Globalization.CultureInfo.InvariantCulture), "maps", "bpflc_stats"));
+        var cpus = Bpf.PossibleCpuCount;
+        var value = new byte[32 * cpus];
+        Span<byte> key = stackalloc byte[4];
+        Assert.True(Bpf.MapLookup(map, key, value));
+        long runs = 0, errors = 0;
+        for (var c = 0; c < cpus; c++)
+        {
+            runs += BitConverter.ToInt64(value, c * 32);
+            errors += BitConverter.ToInt64(value, c * 32 + 8);
+        }
+
+        return (runs, errors);
+    }
+
+    /// <summary>Sends paced packets on a background thread until disposed; <see cref="Sent"/> counts them.</summary>
+    protected sealed class BackgroundTraffic : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Thread _thread;
+        private int _sent;
+
+        public BackgroundTraffic(VethNetwork net)
+        {
+            _thread = new Thread(() =>
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    Interlocked.Add(ref _sent, net.Send(32, 32));
+                }
+            }) { IsBackground = true };
+            _thread.Start();
+        }
+
+        public int Sent => Volatile.Read(ref _sent);
+
+        public int Stop()
+        {
+            _stop.Cancel();
+            _thread.Join();
+            return Sent;
+        }
+
+        public void Dispose()
+        {
+            if (!_stop.IsCancellationRequested)
+            {
+                Stop();
+            }
+
+            _stop.Dispose();
+        }
+    }
+
+    protected sealed class Collector : IProgress<Strategies.RolloutEvent>
+    {
+        private readonly Action<Strategies.RolloutEvent>? _onEvent;
+
+        public Collector(Action<Strategies.RolloutEvent>? onEvent = null) => _onEvent = onEvent;
+
+        public List<Strategies.RolloutEvent> Events { get; } = [];
+
+        public void Report(Strategies.RolloutEvent value)
+        {
+            lock (Events)
+            {
+                Events.Add(value);
+            }
+
+            _onEvent?.Invoke(value);
+        }
+    }
+}

@@ -1,0 +1,242 @@
+// End-to-end rollouts on a veth pair with real traffic: immediate, blue-green, canary share, automatic
+// rollback of faulty candidates, rollback to a retained version, and state carried across versions.
+using BpfLifecycle.Deployment.Dispatch;
+using BpfLifecycle.Deployment.State;
+using BpfLifecycle.Deployment.Strategies;
+using BpfLifecycle.Interop;
+using BpfLifecycle.Observability.Health;
+
+namespace BpfLifecycle.Deployment.Tests;
+
+public sealed class RolloutKernelTests : DeploymentTestBase
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static void AssertResult(DeploymentResult expected, DeploymentOutcome outcome) =>
+        Assert.True(outcome.Result == expected, $"expected {expected}, got {outcome.Result}: {outcome.Reason}");
+
+    [Fact]
+    public async Task First_deployment_attaches_the_version_and_counts_traffic()
+    {
+        var m = NewManager();
+        var outcome = await m.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct);
+
+        AssertResult(DeploymentResult.Promoted, outcome);
+        var sent = Net.Send(300);
+        var status = m.GetStatus();
+        Assert.Equal(1, status.ActiveVersionId);
+        Assert.NotNull(status.ActiveProgramId);
+        Assert.Single(status.LinkIds);
+        Assert.Null(status.DispatcherProgramId);
+        Assert.Equal((ulong)sent, ReadPackets(1));
+        Assert.Equal(VersionStatus.Active, Assert.Single(m.GetVersions()).Status);
+    }
+
+    [Fact]
+    public async Task Blue_green_keeps_the_link_changes_the_program_and_carries_state_without_losing_packets()
+    {
+        var m = NewManager();
+        AssertResult(DeploymentResult.Promoted, await m.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct));
+        var warmup = Net.Send(500);
+        var before = m.GetStatus();
+
+        int sent;
+        DeploymentOutcome outcome;
+        using (var traffic = new BackgroundTraffic(Net))
+        {
+            while (traffic.Sent < 200)
+            {
+                await Task.Delay(5, Ct);
+            }
+
+            outcome = await m.DeployAsync(MakeArtifact("2.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.BlueGreen(new() { ObservationWindow = TimeSpan.FromMilliseconds(400) }) }, cancellationToken: Ct);
+            await Task.Delay(50, Ct);
+            sent = traffic.Stop();
+        }
+
+        await Task.Delay(50, Ct);
+        AssertResult(DeploymentResult.Promoted, outcome);
+        var after = m.GetStatus();
+        Assert.Equal(before.LinkIds.Values.Single(), after.LinkIds.Values.Single());
+        Assert.NotEqual(before.ActiveProgramId, after.ActiveProgramId);
+        Assert.Equal(2, after.ActiveVersionId);
+
+        // One test vector ran through the kernel on green; every packet ran exactly one version.
+        var v1 = ReadStats(1);
+        var v2 = ReadStats(2);
+        Assert.Equal((ulong)(warmup + sent + 1), ReadPackets(2));
+        Assert.Equal(warmup + sent + 1, v1.Runs + v2.Runs);
+        Assert.True(v2.Runs > 100, $"green ran {v2.Runs} times");
+        Assert.Equal(VersionStatus.Inactive, m.GetVersions().Single(v => v.Id == 1).Status);
+    }
+
+    [Fact]
+    public async Task Canary_share_of_ten_percent_is_observed_within_three_points_over_20k_packets()
+    {
+        var m = NewManager();
+        AssertResult(DeploymentResult.Promoted, await m.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct));
+        DispatcherCounters? atTen = null, beforeTen = null;
+        var progress = new Collector(e =>
+        {
+            if (e.Kind == RolloutEventKind.TrafficSwitched && e.Message.StartsWith("canary share 10%", StringComparison.Ordinal))
+            {
+                using var d = Dispatcher.FromPins(Path.Combine(AppPinDir, "dispatcher"));
+                beforeTen = d.ReadCounters();
+                Net.Send(20_000);
+                Thread.Sleep(50);
+                atTen = d.ReadCounters();
+            }
+        });
+
+        var outcome = await m.DeployAsync(MakeArtifact("2.0.0"), new DeploymentRequest
+        {
+            Strategy = RolloutStrategy.Canary(new() { StepsBasisPoints = [1_000, 10_000], StepObservation = TimeSpan.FromMilliseconds(200) }),
+        }, progress, Ct);
+
+        AssertResult(DeploymentResult.Promoted, outcome);
+        Assert.NotNull(atTen);
+        var status = m.GetStatus();
+        Assert.NotNull(status.DispatcherProgramId);
+        Assert.Equal(2, status.ActiveVersionId);
+
+        // Slot 0 held v1 (baseline), slot 1 the candidate.
+        var basePicks = atTen!.Picks[0] - beforeTen!.Picks[0];
+        var canaryPicks = atTen.Picks[1] - beforeTen.Picks[1];
+        var total = basePicks + canaryPicks;
+        var share = (double)canaryPicks / total;
+        Assert.InRange(total, 19_000, 20_500);
+        Assert.InRange(share, 0.07, 0.13);
+        Assert.Equal(0, atTen.Missed - beforeTen.Missed);
+        // The candidate's own counter agrees with the dispatcher (tail calls reached it).
+        Assert.InRange(ReadStats(2).Runs, canaryPicks, canaryPicks + 5);
+    }
+
+    [Fact]
+    public async Task Faulty_canary_is_rolled_back_automatically_with_evidence()
+    {
+        var m = NewManager();
+        AssertResult(DeploymentResult.Promoted, await m.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct));
+        var v1Program = m.GetStatus().ActiveProgramId;
+
+        DeploymentOutcome outcome;
+        using (var traffic = new BackgroundTraffic(Net))
+        {
+            outcome = await m.DeployAsync(MakeArtifact("2.0.0-bad", errorEvery: 2), new DeploymentRequest
+            {
+                Strategy = RolloutStrategy.Canary(new() { StepsBasisPoints = [5_000, 10_000], StepObservation = TimeSpan.FromMilliseconds(400) }),
+            }, cancellationToken: Ct);
+        }
+
+        AssertResult(DeploymentResult.RolledBack, outcome);
+        Assert.True(outcome.Evidence is not null, outcome.Reason);
+        Assert.Equal(HealthVerdict.Unhealthy, outcome.Evidence!.Verdict);
+        Assert.Contains(outcome.Evidence.Failures, f => f.Rule == "error-rate");
+        Assert.Contains("error rate", outcome.Reason, StringComparison.Ordinal);
+        var v2 = m.GetVersions().Single(v => v.Id == 2);
+        Assert.Equal(VersionStatus.Failed, v2.Status);
+        Assert.Contains("error rate", v2.Reason, StringComparison.Ordinal);
+        Assert.Contains("error-rate", File.ReadAllText(m.GetEvidencePath(2)!), StringComparison.Ordinal);
+
+        var status = m.GetStatus();
+        Assert.Equal(1, status.ActiveVersionId);
+        Assert.Equal(v1Program, status.ActiveProgramId);
+        Assert.Equal(0, status.CanaryBasisPoints);
+        Assert.False(Directory.Exists(Path.Combine(AppPinDir, "versions", "2")));
+        // The dispatcher was inserted for this canary only: the link runs v1 directly again.
+        Assert.Null(status.DispatcherProgramId);
+        var before = ReadStats(1).Runs;
+        var sent = Net.Send(200);
+        await Task.Delay(20, Ct);
+        Assert.Equal(before + sent, ReadStats(1).Runs);
+    }
+
+    [Fact]
+    public async Task Blue_green_with_a_failing_test_vector_never_receives_traffic()
+    {
+        var m = NewManager();
+        AssertResult(DeploymentResult.Promoted, await m.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct));
+        var outcome = await m.DeployAsync(MakeArtifact("2.0.0", expectedVerdict: 1), new DeploymentRequest { Strategy = RolloutStrategy.BlueGreen(new() { ObservationWindow = TimeSpan.FromMilliseconds(100) }) }, cancellationToken: Ct);
+
+        AssertResult(DeploymentResult.RolledBack, outcome);
+        Assert.Contains("vector 'udp-passes' returned 2, expected 1", outcome.Reason, StringComparison.Ordinal);
+        Assert.Equal(1, m.GetStatus().ActiveVersionId);
+    }
+
+    [Fact]
+    public async Task Faulty_blue_green_is_switched_back_after_its_observation_window()
+    {
+        var m = NewManager();
+        AssertResult(DeploymentResult.Promoted, await m.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct));
+        var v1Program = m.GetStatus().ActiveProgramId;
+        DeploymentOutcome outcome;
+        using (new BackgroundTraffic(Net))
+        {
+            // error_every = 3 aborts every third packet; vectors are off so only the observation can catch it.
+            outcome = await m.DeployAsync(MakeArtifact("2.0.0", errorEvery: 3), new DeploymentRequest { Strategy = RolloutStrategy.BlueGreen(new() { ObservationWindow = TimeSpan.FromMilliseconds(400), RunTestVectors = false }) }, cancellationToken: Ct);
+        }
+
+        AssertResult(DeploymentResult.RolledBack, outcome);
+        Assert.Equal(v1Program, m.GetStatus().ActiveProgramId);
+        Assert.True(outcome.Evidence is not null, outcome.Reason);
+        Assert.True(outcome.Evidence.Candidate.Errors > 0);
+        Assert.Equal(HealthVerdict.Unhealthy, outcome.Evidence.Verdict);
+    }
+
+    [Fact]
+    public async Task Rollback_returns_to_the_previous_version_and_keeps_state()
+    {
+        var m = NewManager();
+        AssertResult(DeploymentResult.Promoted, await m.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct));
+        var v1Program = m.GetStatus().ActiveProgramId;
+        await m.DeployAsync(MakeArtifact("2.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct);
+        var sent = Net.Send(100);
+
+        var outcome = await m.RollbackAsync(cancellationToken: Ct);
+
+        AssertResult(DeploymentResult.Promoted, outcome);
+        Assert.Equal(1, m.GetStatus().ActiveVersionId);
+        Assert.Equal(v1Program, m.GetStatus().ActiveProgramId);
+        Assert.Equal(VersionStatus.Inactive, m.GetVersions().Single(v => v.Id == 2).Status);
+        var more = Net.Send(50);
+        Assert.Equal((ulong)(sent + more), ReadPackets(1));
+    }
+
+    [Fact]
+    public async Task Retention_releases_old_versions_and_rollback_reloads_them_from_the_artifact_store()
+    {
+        var m = new DeploymentManager(Options);
+        Defer(() => { m.UndeployAsync().GetAwaiter().GetResult(); m.Dispose(); });
+        for (var i = 1; i <= 4; i++)
+        {
+            await m.DeployAsync(MakeArtifact($"{i}.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct);
+        }
+
+        var versions = m.GetVersions();
+        Assert.Equal(VersionStatus.Deprecated, versions[0].Status);
+        Assert.False(Directory.Exists(Path.Combine(AppPinDir, "versions", "1")));
+        Assert.Equal(VersionStatus.Active, versions[3].Status);
+        var sent = Net.Send(40);
+
+        var outcome = await m.RollbackAsync(1, cancellationToken: Ct);
+
+        AssertResult(DeploymentResult.Promoted, outcome);
+        Assert.Equal(1, m.GetStatus().ActiveVersionId);
+        var more = Net.Send(10);
+        // The reloaded version reused the live state map.
+        Assert.Equal((ulong)(sent + more), ReadPackets(1));
+    }
+
+    [Fact]
+    public async Task Undeploy_detaches_and_removes_every_pin()
+    {
+        var m = NewManager();
+        await m.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Canary(new() { StepsBasisPoints = [10_000], StepObservation = TimeSpan.FromMilliseconds(50) }) }, cancellationToken: Ct);
+        Assert.True(Directory.Exists(AppPinDir));
+
+        await m.UndeployAsync(cancellationToken: Ct);
+
+        Assert.False(Directory.Exists(AppPinDir));
+        Assert.Null(m.GetStatus().ActiveVersionId);
+        Assert.Empty(m.GetStatus().LinkIds);
+    }
+}
