@@ -24,6 +24,9 @@
 #define BPFLC_LOG_RING_SIZE (256 * 1024)
 #endif
 
+/* Bumped when a layout below changes; additions that keep every existing offset do not bump it. */
+#define BPFLC_ABI_VERSION 1
+
 #define BPFLC_LOG_MSG_MAX 256
 #define BPFLC_CONFIG_KEY_MAX 64
 #define BPFLC_LOG_MAGIC 0x474f4c42u /* "BLOG" little-endian */
@@ -67,6 +70,23 @@ struct bpflc_log_record {
 	__u64 meta[2];      /* two user-defined values */
 	char msg[BPFLC_LOG_MSG_MAX];
 };
+
+/* Bytes of a log record before msg: the part the SDK parses without allocating. */
+#define BPFLC_LOG_HEADER_SIZE 48
+_Static_assert(sizeof(struct bpflc_stats) == 32, "bpflc_stats layout");
+_Static_assert(__builtin_offsetof(struct bpflc_log_record, msg) == BPFLC_LOG_HEADER_SIZE, "bpflc_log_record layout");
+_Static_assert(sizeof(struct bpflc_log_record) == BPFLC_LOG_HEADER_SIZE + BPFLC_LOG_MSG_MAX, "bpflc_log_record size");
+
+/*
+ * Value of a traffic dispatcher's per-CPU per-slot counter map (key: __u32 slot). The dispatcher counts a pick
+ * before its tail call and a missed tail call when the call falls through; the SDK sums the CPUs. Versions behind
+ * a dispatcher get no kernel run statistics, so these and bpflc_stats are their evidence.
+ */
+struct bpflc_dispatch_counters {
+	__u64 picks;
+	__u64 missed_tail_calls;
+};
+_Static_assert(sizeof(struct bpflc_dispatch_counters) == 16, "bpflc_dispatch_counters layout");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -141,9 +161,12 @@ static __always_inline void bpflc_count_error(void)
 		}                                                                               \
 	} while (0)
 
+#define BPFLC_LOG_TRACE(msg, m0, m1) BPFLC_LOG(BPFLC_LEVEL_TRACE, msg, m0, m1)
+#define BPFLC_LOG_DEBUG(msg, m0, m1) BPFLC_LOG(BPFLC_LEVEL_DEBUG, msg, m0, m1)
 #define BPFLC_LOG_INFO(msg, m0, m1) BPFLC_LOG(BPFLC_LEVEL_INFO, msg, m0, m1)
 #define BPFLC_LOG_WARN(msg, m0, m1) BPFLC_LOG(BPFLC_LEVEL_WARN, msg, m0, m1)
 #define BPFLC_LOG_ERROR(msg, m0, m1) BPFLC_LOG(BPFLC_LEVEL_ERROR, msg, m0, m1)
+#define BPFLC_LOG_CRITICAL(msg, m0, m1) BPFLC_LOG(BPFLC_LEVEL_CRITICAL, msg, m0, m1)
 
 /* Read a runtime config value; `key` must be a string literal of at most 63 characters. */
 #define bpflc_config_get(key, def)                                                                 \

@@ -50,7 +50,11 @@ public enum HealthVerdict
 /// <param name="Threshold">The limit it was compared with.</param>
 /// <param name="Severity">Severity when the rule fails.</param>
 /// <param name="Explanation">A sentence with the numbers, e.g. <c>error rate 3.2% &gt; 1%</c>.</param>
-public sealed record HealthRuleResult(string Rule, bool Passed, double Observed, double Threshold, AlertSeverity Severity, string Explanation);
+public sealed record HealthRuleResult(string Rule, bool Passed, double Observed, double Threshold, AlertSeverity Severity, string Explanation)
+{
+    /// <summary>True when the rule could not be applied (e.g. no baseline with enough evidence); such a rule counts as passed.</summary>
+    public bool Skipped { get; init; }
+}
 
 /// <summary>A verdict and the evidence for it.</summary>
 /// <param name="Verdict">The verdict.</param>

@@ -1,0 +1,102 @@
+// Shared helpers: the repository root, temporary directories, and running openssl.
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using BpfLifecycle.Deployment.Artifacts;
+
+namespace BpfLifecycle.Security.Tests;
+
+internal static class TestFiles
+{
+    public static string RepoRoot { get; } = FindRoot();
+
+    public static string BpfObject(string name) => Path.Combine(RepoRoot, "bpf", "obj", name);
+
+    public static string NewTempDirectory()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "bpflc-sec-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>Writes an unsigned artifact directory for bpf/obj/lifecycle_xdp.o.</summary>
+    public static string WriteArtifact(string parent, string name = "lifecycle-xdp", string version = "1.0.0")
+    {
+        var dir = Path.Combine(parent, $"{name}-{version}");
+        Directory.CreateDirectory(dir);
+        var obj = File.ReadAllBytes(BpfObject("lifecycle_xdp.o"));
+        File.WriteAllBytes(Path.Combine(dir, "lifecycle_xdp.o"), obj);
+        var manifest = new ArtifactManifest
+        {
+            Name = name,
+            Version = version,
+            Object = new ArtifactObject("lifecycle_xdp.o", Convert.ToHexStringLower(SHA256.HashData(obj))),
+            Programs = [new ArtifactProgram("lifecycle_xdp", ["xdp:veth0"])],
+            StateMaps = ["packets"],
+        };
+        File.WriteAllBytes(Path.Combine(dir, Artifact.ManifestFileName), JsonSerializer.SerializeToUtf8Bytes(manifest, ArtifactManifest.JsonOptions));
+        return dir;
+    }
+
+    private static string FindRoot()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "BpfLifecycle.sln")))
+        {
+            dir = Path.GetDirectoryName(dir);
+        }
+
+        return dir ?? throw new InvalidOperationException("BpfLifecycle.sln not found above the test directory.");
+    }
+}
+
+internal static class OpenSsl
+{
+    public static void Run(params string[] args)
+    {
+        var psi = new ProcessStartInfo("openssl") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEnd();
+        p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"openssl {string.Join(' ', args)} failed ({p.ExitCode}): {stderr}");
+        }
+    }
+
+    /// <summary>Makes a P-256 key pair; returns (private key path, public key path).</summary>
+    public static (string Private, string Public) EcKey(string dir, string name, string curve = "prime256v1")
+    {
+        var key = Path.Combine(dir, name + ".key");
+        var pub = Path.Combine(dir, name + ".pub");
+        Run("genpkey", "-algorithm", "EC", "-pkeyopt", $"ec_paramgen_curve:{curve}", "-out", key);
+        Run("pkey", "-in", key, "-pubout", "-out", pub);
+        return (key, pub);
+    }
+
+    public static (string Private, string Public) RsaKey(string dir, string name, int bits = 2048)
+    {
+        var key = Path.Combine(dir, name + ".key");
+        var pub = Path.Combine(dir, name + ".pub");
+        Run("genpkey", "-algorithm", "RSA", "-pkeyopt", $"rsa_keygen_bits:{bits}", "-out", key);
+        Run("pkey", "-in", key, "-pubout", "-out", pub);
+        return (key, pub);
+    }
+
+    /// <summary>openssl dgst -sha256 -sign key -out sig file (DER for EC, PKCS#1 v1.5 for RSA).</summary>
+    public static void Sign(string key, string file, string signature) => Run("dgst", "-sha256", "-sign", key, "-out", signature, file);
+
+    /// <summary>Rewrites a signature as base64 text (what cosign sign-blob writes).</summary>
+    public static void ToBase64(string signature, bool newline)
+    {
+        var text = Convert.ToBase64String(File.ReadAllBytes(signature));
+        File.WriteAllText(signature, newline ? text + "\n" : text);
+    }
+}
