@@ -220,6 +220,17 @@ public class BpfMap : IDisposable
             }
         }
 
+        else if (!Bpf.MapLookup(Handle, pending, values[..ValueBufferSize]))
+        {
+            // The key prefetched last time was deleted since: BPF_MAP_GET_NEXT_KEY on it would start over from the first
+            // key. Continue after the latest key of the previous chunk that still exists instead.
+            if (!ResumeAfterDeletedKey(cursor, pending, values[..ValueBufferSize], delete))
+            {
+                cursor.Finish();
+                return 0;
+            }
+        }
+
         var n = 0;
         while (n < capacity)
         {
@@ -242,7 +253,32 @@ public class BpfMap : IDisposable
             }
         }
 
+        if (!delete)
+        {
+            cursor.RememberChunk(keys[..(n * KeySize)]);
+        }
+
         return n;
+    }
+
+    private bool ResumeAfterDeletedKey(BpfBatchCursor cursor, Span<byte> pending, Span<byte> scratch, bool delete)
+    {
+        if (!delete)
+        {
+            var previous = cursor.PreviousChunk;
+            for (var i = previous.Length / KeySize - 1; i >= 0; i--)
+            {
+                var candidate = previous.Slice(i * KeySize, KeySize);
+                if (Bpf.MapLookup(Handle, candidate, scratch))
+                {
+                    return Bpf.MapGetNextKey(Handle, candidate, pending);
+                }
+            }
+        }
+
+        // Deleting walk: everything before was removed, so starting from the first key is exact. Otherwise every key of
+        // the previous chunk is gone too and the first key is the only place left to continue from.
+        return Bpf.MapGetNextKey(Handle, default, pending);
     }
 
     /// <summary>Writes entries (BPF_MAP_UPDATE_BATCH, or one by one where the kernel lacks it). Returns the count written.</summary>
@@ -394,9 +430,26 @@ public sealed class BpfBatchCursor
 
     internal Span<byte> LastKey => _last;
 
+    private byte[] _previous = Array.Empty<byte>();
+    private int _previousLength;
+
+    internal Span<byte> PreviousChunk => _previous.AsSpan(0, _previousLength);
+
+    internal void RememberChunk(ReadOnlySpan<byte> keys)
+    {
+        if (_previous.Length < keys.Length)
+        {
+            _previous = new byte[keys.Length];
+        }
+
+        keys.CopyTo(_previous);
+        _previousLength = keys.Length;
+    }
+
     /// <summary>Starts over from the first entry.</summary>
     public void Reset()
     {
+        _previousLength = 0;
         IsDone = false;
         Started = false;
         ManualWalk = false;

@@ -37,6 +37,7 @@ public sealed unsafe class RingBuffer : IDisposable
     private byte* _producer;
     private byte* _data;
     private long _readPos;
+    private long _committedPos;
     private long _producerCache;
 
     private RingBuffer(BpfMapHandle handle, bool ownsHandle, BpfMapInfo info, BpfMap? lostCounter)
@@ -80,6 +81,7 @@ public sealed unsafe class RingBuffer : IDisposable
         }
 
         _readPos = Volatile.Read(ref *(long*)_consumer);
+        _committedPos = _readPos;
         _producerCache = _readPos;
     }
 
@@ -225,7 +227,24 @@ public sealed unsafe class RingBuffer : IDisposable
             ThrowHelper.Disposed(nameof(RingBuffer));
         }
 
+        _committedPos = _readPos;
         Volatile.Write(ref *(long*)consumer, _readPos);
+    }
+
+    /// <summary>
+    /// Picks up the consumer position from the mapping when another consumer of the same map (e.g. a second process)
+    /// moved it and this ring holds no uncommitted records. Called at the start of every batch.
+    /// </summary>
+    private void Resync()
+    {
+        if (_readPos == _committedPos)
+        {
+            var shared = Volatile.Read(ref *(long*)_consumer);
+            if (shared != _committedPos)
+            {
+                _readPos = _committedPos = shared;
+            }
+        }
     }
 
     /// <summary>Commits and then orders the commit before later loads, so a check for data after it cannot miss a wakeup.</summary>
@@ -239,12 +258,19 @@ public sealed unsafe class RingBuffer : IDisposable
     /// Reads up to <paramref name="maxRecords"/> available records in a <c>foreach</c>; the enumeration's end commits them all
     /// at once. Allocates nothing.
     /// </summary>
-    public RingBatch ReadBatch(int maxRecords = int.MaxValue) => new(this, maxRecords);
+    public RingBatch ReadBatch(int maxRecords = int.MaxValue)
+    {
+        ObjectDisposedException.ThrowIf(_consumer == null, this);
+        Resync();
+        return new(this, maxRecords);
+    }
 
     /// <summary>Hands every available record (up to <paramref name="maxRecords"/>) to <paramref name="handler"/>, then commits once. Returns the count.</summary>
     public int Consume(RingRecordHandler handler, int maxRecords = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(handler);
+        ObjectDisposedException.ThrowIf(_consumer == null, this);
+        Resync();
         var n = 0;
         while (n < maxRecords && TryRead(out var record))
         {
@@ -282,16 +308,38 @@ public sealed unsafe class RingBuffer : IDisposable
         }
     }
 
-    /// <summary>Enumerates available records of a ring and commits them when the enumeration ends.</summary>
-    public ref struct RingBatch
+    /// <summary>Takes back the position a finished batch reached and commits it.</summary>
+    private void EndBatch(long pos, long producerCache)
+    {
+        _readPos = pos;
+        _producerCache = producerCache;
+        Commit();
+    }
+
+    /// <summary>
+    /// Enumerates available records of a ring and commits them when the enumeration ends. The positions live in the
+    /// enumerator (registers, not the ring object) while it runs; do not call <see cref="TryRead"/> on the ring until the
+    /// batch is disposed.
+    /// </summary>
+    public unsafe ref struct RingBatch
     {
         private readonly RingBuffer _ring;
+        private readonly byte* _data;
+        private readonly long* _producerPos;
+        private readonly long _mask;
+        private long _pos;
+        private long _producerCache;
         private int _remaining;
         private ReadOnlySpan<byte> _current;
 
         internal RingBatch(RingBuffer ring, int max)
         {
             _ring = ring;
+            _data = ring._data;
+            _producerPos = (long*)ring._producer;
+            _mask = ring._mask;
+            _pos = ring._readPos;
+            _producerCache = ring._producerCache;
             _remaining = max;
             _current = default;
         }
@@ -302,11 +350,50 @@ public sealed unsafe class RingBuffer : IDisposable
         /// <summary>Returns this enumerator (for <c>foreach</c>).</summary>
         public readonly RingBatch GetEnumerator() => this;
 
-        /// <summary>Advances to the next available record.</summary>
-        public bool MoveNext() => _remaining-- > 0 && _ring.TryRead(out _current);
+        /// <summary>Advances to the next available record, skipping discarded ones; stops at a busy record.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool MoveNext()
+        {
+            if (_remaining <= 0)
+            {
+                return false;
+            }
+
+            var pos = _pos;
+            while (true)
+            {
+                if (pos >= _producerCache)
+                {
+                    _producerCache = Volatile.Read(ref *_producerPos);
+                    if (pos >= _producerCache)
+                    {
+                        _pos = pos;
+                        return false;
+                    }
+                }
+
+                var header = _data + (pos & _mask);
+                var len = Volatile.Read(ref *(uint*)header);
+                if ((len & BusyBit) != 0)
+                {
+                    _pos = pos;
+                    return false;
+                }
+
+                var size = (int)(len & ~(BusyBit | DiscardBit));
+                pos += (size + HeaderSize + 7) & ~7;
+                if ((len & DiscardBit) == 0)
+                {
+                    _pos = pos;
+                    _remaining--;
+                    _current = new ReadOnlySpan<byte>(header + HeaderSize, size);
+                    return true;
+                }
+            }
+        }
 
         /// <summary>Commits every record read.</summary>
-        public readonly void Dispose() => _ring.Commit();
+        public readonly void Dispose() => _ring.EndBatch(_pos, _producerCache);
     }
 }
 

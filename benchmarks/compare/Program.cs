@@ -1,0 +1,396 @@
+// Measures BpfLifecycle.Maps against a libbpf C baseline on the same kernel objects in one run and prints one line per
+// case: "<case>: ours=<n> <unit> baseline=<n> <unit> speedup=<n>" (speedup > 1: ours is faster). Diagnostics go to stderr.
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using BpfLifecycle.Benchmarks.Shared;
+using BpfLifecycle.Interop;
+using BpfLifecycle.Maps;
+
+namespace BpfLifecycle.Benchmarks.Compare;
+
+internal static unsafe class Program
+{
+    private const int Rounds = 7;
+
+    private static delegate* unmanaged<int, void*> s_ringNew;
+    private static delegate* unmanaged<void*, void> s_ringFree;
+    private static delegate* unmanaged<void*, long*, ulong*, long> s_ringDrain;
+    private static delegate* unmanaged<int, uint, long, ulong*, long> s_mapLookup;
+    private static delegate* unmanaged<int, uint, long, long> s_mapUpdate;
+    private static delegate* unmanaged<int, uint, uint*, ulong*, long*, long> s_batchLookup;
+    private static delegate* unmanaged<ulong*, long, int, ulong*, long> s_arraySum;
+
+    private static int Main(string[] args)
+    {
+        var only = args.Length > 0 ? new HashSet<string>(args, StringComparer.Ordinal) : null;
+        var library = BuildBaseline();
+        var handle = NativeLibrary.Load(library);
+        s_ringNew = (delegate* unmanaged<int, void*>)NativeLibrary.GetExport(handle, "bl_ring_new");
+        s_ringFree = (delegate* unmanaged<void*, void>)NativeLibrary.GetExport(handle, "bl_ring_free");
+        s_ringDrain = (delegate* unmanaged<void*, long*, ulong*, long>)NativeLibrary.GetExport(handle, "bl_ring_drain");
+        s_mapLookup = (delegate* unmanaged<int, uint, long, ulong*, long>)NativeLibrary.GetExport(handle, "bl_map_lookup");
+        s_mapUpdate = (delegate* unmanaged<int, uint, long, long>)NativeLibrary.GetExport(handle, "bl_map_update");
+        s_batchLookup = (delegate* unmanaged<int, uint, uint*, ulong*, long*, long>)NativeLibrary.GetExport(handle, "bl_map_batch_lookup");
+        s_arraySum = (delegate* unmanaged<ulong*, long, int, ulong*, long>)NativeLibrary.GetExport(handle, "bl_array_sum");
+
+        (string Name, Action Run)[] cases =
+        [
+            ("ringbuf-drain", RingbufDrain),
+            ("map-lookup", MapLookup),
+            ("map-update", MapUpdate),
+            ("map-batch-lookup", MapBatchLookup),
+            ("array-mmap-read", ArrayMmapRead),
+        ];
+        foreach (var (name, run) in cases)
+        {
+            if (only is null || only.Contains(name))
+            {
+                run();
+            }
+        }
+
+        return 0;
+    }
+
+    // ------------------------------------------------------------------ cases
+
+    /// <summary>A 128 MiB ring pre-filled with 1M 64-byte records by a BPF program; each side drains it completely.</summary>
+    private static void RingbufDrain()
+    {
+        const uint records = 1_000_000;
+        using var map = BpfMap.Create(new BpfMapSpec("bench_ring", BpfMapType.RingBuf, 0, 0, 1u << 27));
+        using var filler = new RingFiller(map.Handle);
+        using var ring = RingBuffer.Open(map);
+        var rb = s_ringNew(map.Handle.Fd);
+        if (rb == null)
+        {
+            throw new InvalidOperationException("ring_buffer__new failed");
+        }
+
+        try
+        {
+            var ours = new List<double>();
+            var theirs = new List<double>();
+            long allocated = 0;
+            for (var round = -2; round < Rounds; round++)
+            {
+                filler.Fill(records);
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                var (ns, count) = DrainOurs(ring);
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                Check(count == records, $"ours drained {count} records");
+
+                filler.Fill(records);
+                long cCount;
+                ulong cSum;
+                var cNs = s_ringDrain(rb, &cCount, &cSum);
+                Check(cCount == records, $"libbpf drained {cCount} records");
+                if (round >= 0)
+                {
+                    ours.Add((double)ns / records);
+                    theirs.Add((double)cNs / records);
+                }
+            }
+
+            Report("ringbuf-drain", Median(ours), Median(theirs), "ns/record", lowerIsBetter: true);
+            Console.Error.WriteLine($"ringbuf-drain: ours allocated {allocated} bytes for {records} records");
+        }
+        finally
+        {
+            s_ringFree(rb);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (long Ns, long Count) DrainOurs(RingBuffer ring)
+    {
+        var start = Stopwatch.GetTimestamp();
+        ulong sum = 0;
+        long n = 0;
+        foreach (var record in ring.ReadBatch())
+        {
+            sum += BinaryPrimitives.ReadUInt64LittleEndian(record);
+            n++;
+        }
+
+        var ns = (long)Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+        GC.KeepAlive(sum);
+        return (ns, n);
+    }
+
+    private static BpfHashMap<uint, ulong> NewHash(int entries)
+    {
+        var map = BpfHashMap<uint, ulong>.Create("bench_hash", entries);
+        var keys = Enumerable.Range(0, entries).Select(i => (uint)i).ToArray();
+        map.UpdateBatch(keys, keys.Select(k => (ulong)k * 3).ToArray());
+        return map;
+    }
+
+    /// <summary>Hash u32 -> u64 with 1024 keys, BPF_MAP_LOOKUP_ELEM per key in turn.</summary>
+    private static void MapLookup()
+    {
+        const long iterations = 1_000_000;
+        using var map = NewHash(1024);
+        var ours = new List<double>();
+        var theirs = new List<double>();
+        long allocated = 0;
+        for (var round = -2; round < Rounds; round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var ns = LookupOurs(map, iterations);
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            ulong sum;
+            var cNs = s_mapLookup(map.Handle.Fd, 1024, iterations, &sum);
+            if (round >= 0)
+            {
+                ours.Add((double)ns / iterations);
+                theirs.Add((double)cNs / iterations);
+            }
+        }
+
+        Report("map-lookup", Median(ours), Median(theirs), "ns/op", lowerIsBetter: true);
+        Console.Error.WriteLine($"map-lookup: ours allocated {allocated} bytes for {iterations} operations");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static long LookupOurs(BpfHashMap<uint, ulong> map, long iterations)
+    {
+        var start = Stopwatch.GetTimestamp();
+        ulong sum = 0;
+        for (long i = 0; i < iterations; i++)
+        {
+            if (map.TryLookup((uint)i & 1023, out var v))
+            {
+                sum += v;
+            }
+        }
+
+        var ns = (long)Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+        GC.KeepAlive(sum);
+        return ns;
+    }
+
+    /// <summary>Hash u32 -> u64 with 1024 keys, BPF_MAP_UPDATE_ELEM (BPF_ANY) per key in turn.</summary>
+    private static void MapUpdate()
+    {
+        const long iterations = 1_000_000;
+        using var map = NewHash(1024);
+        var ours = new List<double>();
+        var theirs = new List<double>();
+        long allocated = 0;
+        for (var round = -2; round < Rounds; round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var ns = UpdateOurs(map, iterations);
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            var cNs = s_mapUpdate(map.Handle.Fd, 1024, iterations);
+            Check(cNs >= 0, $"bpf_map_update_elem failed: errno {-cNs}");
+            if (round >= 0)
+            {
+                ours.Add((double)ns / iterations);
+                theirs.Add((double)cNs / iterations);
+            }
+        }
+
+        Report("map-update", Median(ours), Median(theirs), "ns/op", lowerIsBetter: true);
+        Console.Error.WriteLine($"map-update: ours allocated {allocated} bytes for {iterations} operations");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static long UpdateOurs(BpfHashMap<uint, ulong> map, long iterations)
+    {
+        var start = Stopwatch.GetTimestamp();
+        for (long i = 0; i < iterations; i++)
+        {
+            map.Update((uint)i & 1023, (ulong)i);
+        }
+
+        return (long)Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+    }
+
+    /// <summary>Hash u32 -> u64 with 64k entries read completely with BPF_MAP_LOOKUP_BATCH, 8192 entries per call on both sides.</summary>
+    private static void MapBatchLookup()
+    {
+        const int entries = 65536;
+        const int chunk = 8192;
+        using var map = NewHash(entries);
+        var keys = GC.AllocateArray<uint>(chunk, pinned: true);
+        var values = GC.AllocateArray<ulong>(chunk, pinned: true);
+        var cursor = new BpfBatchCursor();
+        var ours = new List<double>();
+        var theirs = new List<double>();
+        long allocated = 0;
+        for (var round = -2; round < Rounds; round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var (ns, total) = BatchOurs(map, cursor, keys, values);
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Check(total == entries, $"ours read {total} entries");
+            long cTotal;
+            long cNs;
+            fixed (uint* k = keys)
+            fixed (ulong* v = values)
+            {
+                cNs = s_batchLookup(map.Handle.Fd, chunk, k, v, &cTotal);
+            }
+
+            Check(cNs >= 0 && cTotal == entries, $"libbpf read {cTotal} entries (result {cNs})");
+            if (round >= 0)
+            {
+                ours.Add((double)ns / entries);
+                theirs.Add((double)cNs / entries);
+            }
+        }
+
+        Report("map-batch-lookup", Median(ours), Median(theirs), "ns/entry", lowerIsBetter: true);
+        Console.Error.WriteLine($"map-batch-lookup: ours allocated {allocated} bytes per full read of {entries} entries");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (long Ns, long Total) BatchOurs(BpfHashMap<uint, ulong> map, BpfBatchCursor cursor, uint[] keys, ulong[] values)
+    {
+        var start = Stopwatch.GetTimestamp();
+        cursor.Reset();
+        long total = 0;
+        while (!cursor.IsDone)
+        {
+            total += map.LookupBatch(cursor, keys, values);
+        }
+
+        return ((long)Stopwatch.GetElapsedTime(start).TotalNanoseconds, total);
+    }
+
+    /// <summary>An mmapable u64 array of 64k elements summed through the same mapping: Span from C#, a pointer from C.</summary>
+    private static void ArrayMmapRead()
+    {
+        const int length = 65536;
+        const int passes = 200;
+        using var array = BpfArrayMap<ulong>.Create("bench_mmap", length, mmapable: true);
+        using var memory = array.MapMemory();
+        var span = memory.Span;
+        for (var i = 0; i < length; i++)
+        {
+            span[i] = (ulong)i;
+        }
+
+        var ours = new List<double>();
+        var theirs = new List<double>();
+        for (var round = -2; round < Rounds; round++)
+        {
+            var (ns, sum) = SumOurs(memory, passes);
+            ulong cSum;
+            var cNs = s_arraySum((ulong*)Unsafe.AsPointer(ref memory[0]), length, passes, &cSum);
+            Check(sum == cSum, $"sums differ: {sum} vs {cSum}");
+            if (round >= 0)
+            {
+                ours.Add((double)ns / ((long)length * passes));
+                theirs.Add((double)cNs / ((long)length * passes));
+            }
+        }
+
+        Report("array-mmap-read", Median(ours), Median(theirs), "ns/element", lowerIsBetter: true);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (long Ns, ulong Sum) SumOurs(MmapArray<ulong> memory, int passes)
+    {
+        var start = Stopwatch.GetTimestamp();
+        ulong sum = 0;
+        for (var p = 0; p < passes; p++)
+        {
+            sum += Sum(memory.Span);
+        }
+
+        return ((long)Stopwatch.GetElapsedTime(start).TotalNanoseconds, sum);
+    }
+
+    /// <summary>Sums a span with SIMD where available (the C side is auto-vectorised by the compiler).</summary>
+    private static ulong Sum(ReadOnlySpan<ulong> values)
+    {
+        var acc = Vector<ulong>.Zero;
+        var vectors = MemoryMarshal.Cast<ulong, Vector<ulong>>(values);
+        foreach (var v in vectors)
+        {
+            acc += v;
+        }
+
+        var sum = Vector.Sum(acc);
+        for (var i = vectors.Length * Vector<ulong>.Count; i < values.Length; i++)
+        {
+            sum += values[i];
+        }
+
+        return sum;
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    private static void Report(string name, double ours, double baseline, string unit, bool lowerIsBetter)
+    {
+        var speedup = lowerIsBetter ? baseline / ours : ours / baseline;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: ours={ours:0.###} {unit} baseline={baseline:0.###} {unit} speedup={speedup:0.###}"));
+    }
+
+    private static double Median(List<double> xs)
+    {
+        xs.Sort();
+        return xs[xs.Count / 2];
+    }
+
+    private static void Check(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException(message);
+        }
+    }
+
+    private static string BuildBaseline([CallerFilePath] string source = "")
+    {
+        var dir = FindProjectDirectory(Path.GetDirectoryName(source));
+        var output = Path.Combine(dir, "build");
+        Directory.CreateDirectory(output);
+        var library = Path.Combine(output, "libbaseline.so");
+        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("CC") ?? "cc")
+        {
+            RedirectStandardError = true,
+        };
+        foreach (var a in new[] { "-O2", "-march=native", "-shared", "-fPIC", "-o", library, Path.Combine(dir, "native", "baseline.c"), "-lbpf" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var cc = Process.Start(psi)!;
+        var errors = cc.StandardError.ReadToEnd();
+        cc.WaitForExit();
+        if (cc.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"building the C baseline failed (needs cc and libbpf-dev):\n{errors}");
+        }
+
+        return library;
+    }
+
+    private static string FindProjectDirectory(string? fromSource)
+    {
+        if (fromSource is not null && File.Exists(Path.Combine(fromSource, "native", "baseline.c")))
+        {
+            return fromSource;
+        }
+
+        for (var d = new DirectoryInfo(Environment.CurrentDirectory); d is not null; d = d.Parent)
+        {
+            var candidate = Path.Combine(d.FullName, "benchmarks", "compare");
+            if (File.Exists(Path.Combine(candidate, "native", "baseline.c")))
+            {
+                return candidate;
+            }
+        }
+
+        throw new DirectoryNotFoundException("benchmarks/compare/native/baseline.c not found; run from the repository.");
+    }
+}

@@ -1,0 +1,350 @@
+// Ring buffer reader against a real BPF producer: counts, content, discards, wrap-around, waits, lost records.
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using BpfLifecycle.Interop;
+using BpfLifecycle.Maps.Tests.Support;
+using BpfLifecycle.TestKit;
+
+namespace BpfLifecycle.Maps.Tests;
+
+public sealed class RingBufferTests : KernelTestBase
+{
+    private BpfMap NewRing(int size) => Track(BpfMap.Create(new BpfMapSpec("t_ring", BpfMapType.RingBuf, 0, 0, (uint)size)));
+
+    [Fact]
+    public void Reads_exact_count_and_content_of_records_with_8_byte_rounding()
+    {
+        var map = NewRing(1 << 20);
+        using var producer = new RingProducer(map, null, [8, 13, 64, 101]);
+        using var ring = RingBuffer.Open(map);
+        producer.Produce(1000);
+        // Header 8 bytes, total rounded up to 8: 16, 24, 72 and 112 bytes, 250 records of each size.
+        Assert.Equal((16 + 24 + 72 + 112) * 250, ring.Backlog);
+
+        var seen = new List<ulong>();
+        foreach (var record in ring.ReadBatch())
+        {
+            seen.Add(producer.Validate(record));
+        }
+
+        Assert.Equal(Enumerable.Range(0, 1000).Select(i => (ulong)i), seen);
+        Assert.Equal(0, ring.Backlog);
+        Assert.Equal(0, ring.Uncommitted);
+        Assert.Equal(0, ring.Occupied);
+    }
+
+    [Fact]
+    public void Discarded_records_are_skipped()
+    {
+        var map = NewRing(1 << 16);
+        using var producer = new RingProducer(map, null, [24], discardEvery: 3);
+        using var ring = RingBuffer.Open(map);
+        producer.Produce(300);
+        var seen = new List<ulong>();
+        ring.Consume(r => seen.Add(producer.Validate(r)));
+        Assert.Equal(Enumerable.Range(0, 300).Where(i => i % 3 != 0).Select(i => (ulong)i), seen);
+        Assert.Equal(0, ring.Occupied);
+    }
+
+    [Fact]
+    public void Records_across_the_wrap_point_are_whole()
+    {
+        // One page of data: 100-byte records (112 with header and padding) straddle the end many times.
+        var map = NewRing(Environment.SystemPageSize);
+        using var producer = new RingProducer(map, null, [16, 100]);
+        using var ring = RingBuffer.Open(map);
+        ulong expected = 0;
+        for (var round = 0; round < 200; round++)
+        {
+            producer.Produce(25);
+            foreach (var record in ring.ReadBatch())
+            {
+                Assert.Equal(expected++, producer.Validate(record));
+            }
+        }
+
+        Assert.Equal(5000UL, expected);
+    }
+
+    [Fact]
+    public void Uncommitted_records_hold_their_space_and_stay_valid()
+    {
+        var map = NewRing(Environment.SystemPageSize);
+        var lost = Track(RingBufferLostCounter.Create("t_lost"));
+        using var producer = new RingProducer(map, lost, [64]);
+        using var ring = RingBuffer.Open(map, lost);
+        producer.Produce(10);
+        Assert.True(ring.TryRead(out var first));
+        Assert.Equal(0UL, BinaryPrimitives.ReadUInt64LittleEndian(first));
+        while (ring.TryRead(out _))
+        {
+        }
+
+        // Read but not committed: the producer cannot reuse the space, so a full ring now loses records.
+        Assert.Equal(720, ring.Uncommitted);
+        producer.Produce(100);
+        Assert.Equal(0UL, BinaryPrimitives.ReadUInt64LittleEndian(first));
+        var fits = Environment.SystemPageSize / 72;
+        Assert.Equal(10 + 100 - fits, ring.ReadLostRecords());
+        ring.Commit();
+        Assert.Equal(0, ring.Uncommitted);
+        Assert.Equal(fits - 10, ring.Consume(r => producer.Validate(r)));
+    }
+
+    [Fact]
+    public void Failed_reservations_are_counted_and_reported()
+    {
+        var map = NewRing(Environment.SystemPageSize);
+        var lost = Track(RingBufferLostCounter.Create("t_lost"));
+        using var producer = new RingProducer(map, lost, [64]);
+        using var reader = new RingBufferReader(RingBuffer.Open(map, lost));
+        producer.Produce(1000);
+        var read = reader.ReadAvailable(r => producer.Validate(r));
+        var fits = Environment.SystemPageSize / 72;
+        Assert.Equal(fits, read);
+        Assert.Equal(1000 - fits, reader.ReadLostRecords());
+        Assert.Equal(1000UL, (ulong)read + (ulong)reader.ReadLostRecords());
+    }
+
+    [Fact]
+    public async Task Wait_times_out_on_an_empty_ring_and_returns_when_data_arrives()
+    {
+        var map = NewRing(1 << 16);
+        using var producer = new RingProducer(map, null, [32]);
+        using var reader = new RingBufferReader(RingBuffer.Open(map));
+        var sw = Stopwatch.StartNew();
+        Assert.False(reader.Wait(TimeSpan.FromMilliseconds(200), TestContext.Current.CancellationToken));
+        Assert.True(sw.ElapsedMilliseconds >= 180, $"returned after {sw.ElapsedMilliseconds} ms");
+
+        var feeder = Task.Run(async () =>
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            producer.Produce(3);
+        }, TestContext.Current.CancellationToken);
+        sw.Restart();
+        Assert.True(reader.Wait(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+        Assert.True(sw.ElapsedMilliseconds < 5000);
+        await feeder;
+        Assert.Equal(3, reader.ReadAvailable(r => producer.Validate(r)));
+    }
+
+    [Fact]
+    public async Task WaitAsync_completes_on_data_and_honours_cancellation()
+    {
+        var map = NewRing(1 << 16);
+        using var producer = new RingProducer(map, null, [32]);
+        using var reader = new RingBufferReader(RingBuffer.Open(map));
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(150));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await reader.WaitAsync(cts.Token));
+
+        var wait = reader.WaitAsync(TestContext.Current.CancellationToken).AsTask();
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+        Assert.False(wait.IsCompleted);
+        producer.Produce(5);
+        await wait.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Equal(5, reader.ReadAvailable(r => producer.Validate(r)));
+
+        // Data already present: completes synchronously.
+        producer.Produce(1);
+        Assert.True(reader.WaitAsync(TestContext.Current.CancellationToken).AsTask().IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public async Task One_wait_covers_several_rings()
+    {
+        var mapA = NewRing(1 << 16);
+        var mapB = NewRing(1 << 16);
+        using var producerA = new RingProducer(mapA, null, [16]);
+        using var producerB = new RingProducer(mapB, null, [40]);
+        using var reader = new RingBufferReader([RingBuffer.Open(mapA), RingBuffer.Open(mapB)]);
+        var wait = reader.WaitAsync(TestContext.Current.CancellationToken).AsTask();
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+        producerB.Produce(4);
+        await wait.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Equal(0, reader.Rings[0].Backlog);
+        Assert.Equal(4 * 48, reader.Rings[1].Backlog);
+        Assert.Equal(4 * 48, reader.Backlog);
+
+        producerA.Produce(2);
+        var fromA = 0;
+        var fromB = 0;
+        reader.Rings[0].Consume(r => { producerA.Validate(r); fromA++; });
+        reader.Rings[1].Consume(r => { producerB.Validate(r); fromB++; });
+        Assert.Equal((2, 4), (fromA, fromB));
+    }
+
+    [Fact]
+    public async Task Async_enumeration_yields_owned_records_from_all_rings()
+    {
+        var mapA = NewRing(1 << 16);
+        var mapB = NewRing(1 << 16);
+        using var producerA = new RingProducer(mapA, null, [16]);
+        using var producerB = new RingProducer(mapB, null, [24]);
+        using var reader = new RingBufferReader([RingBuffer.Open(mapA), RingBuffer.Open(mapB)]);
+        producerA.Produce(300);
+        producerB.Produce(200);
+        var perRing = new int[2];
+        var owned = new List<RingRecord>();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(30));
+        await foreach (var record in reader.ReadAllAsync(cts.Token))
+        {
+            (record.Ring == 0 ? producerA : producerB).Validate(record.Data.Span);
+            perRing[record.Ring]++;
+            owned.Add(record);
+            if (owned.Count == 500)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal([300, 200], perRing);
+        // The copies stay intact after the ring space was committed and reused.
+        producerA.Produce(300);
+        reader.ReadAvailable(_ => { });
+        Assert.Equal(0UL, BinaryPrimitives.ReadUInt64LittleEndian(owned[0].Data.Span));
+        foreach (var r in owned)
+        {
+            (r.Ring == 0 ? producerA : producerB).Validate(r.Data.Span);
+        }
+    }
+
+    [Fact]
+    public async Task Pipe_reader_delivers_length_prefixed_records()
+    {
+        var map = NewRing(1 << 16);
+        using var producer = new RingProducer(map, null, [8, 13, 64, 101]);
+        using var reader = new RingBufferReader(RingBuffer.Open(map));
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var pipe = reader.CreatePipeReader(cancellationToken: cts.Token);
+        producer.Produce(400);
+        var seen = new List<ulong>();
+        while (seen.Count < 400)
+        {
+            var result = await pipe.ReadAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+            var buffer = result.Buffer;
+            while (RingBufferReader.TryReadFrame(ref buffer, out var frame))
+            {
+                seen.Add(producer.Validate(frame.ToArray()));
+            }
+
+            pipe.AdvanceTo(buffer.Start, buffer.End);
+        }
+
+        Assert.Equal(Enumerable.Range(0, 400).Select(i => (ulong)i), seen);
+        await cts.CancelAsync();
+        var end = await pipe.ReadAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.True(end.IsCompleted);
+        await pipe.CompleteAsync();
+    }
+
+    [Fact]
+    public void Concurrent_producers_and_consumer_for_seconds_corrupt_nothing_and_account_for_every_record()
+    {
+        var map = NewRing(1 << 22);
+        var lost = Track(RingBufferLostCounter.Create("t_lost"));
+        using var producer = new RingProducer(map, lost, [8, 24, 64, 200]);
+        using var reader = new RingBufferReader(RingBuffer.Open(map, lost));
+        using var stop = new CancellationTokenSource();
+        // Producers on several threads: records are reserved concurrently from different CPUs.
+        var producers = Enumerable.Range(0, Math.Max(2, Environment.ProcessorCount)).Select(_ => new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                producer.Produce(2000);
+                Thread.Yield();
+            }
+        })).ToArray();
+        foreach (var t in producers)
+        {
+            t.Start();
+        }
+
+        var seen = new System.Collections.BitArray(1 << 27);
+        long received = 0;
+        long duplicates = 0;
+        var sw = Stopwatch.StartNew();
+        void OnRecord(ReadOnlySpan<byte> r)
+        {
+            var seq = producer.Validate(r);
+            if (seen[(int)seq])
+            {
+                duplicates++;
+            }
+
+            seen[(int)seq] = true;
+            received++;
+        }
+
+        while (sw.Elapsed < TimeSpan.FromSeconds(4))
+        {
+            reader.Wait(TimeSpan.FromMilliseconds(100), TestContext.Current.CancellationToken);
+            reader.ReadAvailable(OnRecord, maxPerRing: 4096);
+        }
+
+        stop.Cancel();
+        foreach (var t in producers)
+        {
+            t.Join();
+        }
+
+        reader.ReadAvailable(OnRecord);
+        var produced = (long)producer.Produced;
+        var lostCount = reader.ReadLostRecords();
+        var missing = 0L;
+        for (var seq = 0; seq < produced; seq++)
+        {
+            missing += seen[seq] ? 0 : 1;
+        }
+
+        Assert.Equal(0, duplicates);
+        Assert.True(received > 100_000, $"only {received} records in 4 s");
+        // Every record not received is one the producer failed to reserve and counted: none is missing silently.
+        Assert.Equal(lostCount, missing);
+        Assert.Equal(produced, received + lostCount);
+        Assert.Equal(0, reader.Backlog);
+    }
+
+    [Fact]
+    public void Reading_a_ring_allocates_nothing()
+    {
+        var map = NewRing(1 << 20);
+        using var producer = new RingProducer(map, null, [64]);
+        using var ring = RingBuffer.Open(map);
+        producer.Produce(100);
+        Drain(ring);
+        producer.Produce(10_000);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var (count, sum) = Drain(ring);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(10_000, count);
+        Assert.Equal(Enumerable.Range(100, 10_000).Sum(i => (long)i), sum);
+        Assert.Equal(0, allocated);
+
+        static (int Count, long Sum) Drain(RingBuffer ring)
+        {
+            var n = 0;
+            long sum = 0;
+            foreach (var record in ring.ReadBatch())
+            {
+                sum += (long)BinaryPrimitives.ReadUInt64LittleEndian(record);
+                n++;
+            }
+
+            return (n, sum);
+        }
+    }
+
+    [Fact]
+    public void Opening_a_map_that_is_not_a_ring_fails_clearly()
+    {
+        using var map = BpfMap.Create(new BpfMapSpec("t_arr", BpfMapType.Array, 4, 8, 1));
+        var e = Assert.Throws<ArgumentException>(() => RingBuffer.Open(map));
+        Assert.Contains("not a ring buffer", e.Message, StringComparison.Ordinal);
+        var e2 = Assert.Throws<ArgumentException>(() => RingBuffer.Open(NewRing(4096), map.Info.Type == BpfMapType.Array ? Track(BpfMap.Create(new BpfMapSpec("t_h", BpfMapType.Hash, 4, 8, 1))) : null));
+        Assert.Contains("lost counter", e2.Message, StringComparison.Ordinal);
+    }
+}
