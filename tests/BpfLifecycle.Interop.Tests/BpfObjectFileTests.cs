@@ -52,10 +52,10 @@ public sealed class BpfObjectFileTests : KernelTestBase
         var programs = obj.Programs;
         Assert.Equal(2, programs.Count);
         var xdp = programs.Single(p => p.Name == "xdp_entry");
-        Assert.Equal(("xdp", BpfProgramType.Xdp, BpfAttachType.Xdp, true), (xdp.SectionName, xdp.Type, xdp.ExpectedAttachType, xdp.Autoload));
+        Assert.Equal(("xdp", BpfProgramType.Xdp, (BpfAttachType?)BpfAttachType.Xdp, true), (xdp.SectionName, xdp.Type, xdp.ExpectedAttachType, xdp.Autoload));
         Assert.InRange(xdp.InstructionCount, 20, 200);
         var sock = programs.Single(p => p.Name == "count_socket");
-        Assert.Equal(("socket", BpfProgramType.SocketFilter, true), (sock.SectionName, sock.Type, sock.Autoload));
+        Assert.Equal(("socket", BpfProgramType.SocketFilter, (BpfAttachType?)null, true), (sock.SectionName, sock.Type, sock.ExpectedAttachType, sock.Autoload));
         Assert.InRange(sock.InstructionCount, 5, 100);
         Assert.Equal(sock, obj.GetProgram("count_socket"));
 
@@ -325,6 +325,47 @@ public sealed class BpfObjectFileTests : KernelTestBase
         }
 
         Assert.DoesNotContain(AnonInodeFds(), kv => !before.ContainsKey(kv.Key));
+    }
+
+    [Fact]
+    public void Pin_by_name_maps_land_under_the_pin_root_and_are_reused_on_reload()
+    {
+        var root = NewPinDirectory();
+        var options = new BpfObjectOpenOptions { PinRootPath = root };
+        using (var first = BpfObjectFile.Open(ObjectPath("pinned_state"), options))
+        using (var loaded = first.Load())
+        {
+            var prog = loaded.GetProgram("xdp_state");
+            TestRun(prog, UdpPacket());
+            TestRun(prog, UdpPacket());
+            using var pinned = Bpf.GetPinnedMap(Path.Combine(root, "shared_state"));
+            Assert.Equal(Bpf.GetMapInfo(loaded.GetMap("shared_state")).Id, Bpf.GetMapInfo(pinned).Id);
+        }
+
+        // A second version of the object picks up the pinned map, and with it the state.
+        using var second = BpfObjectFile.Open(File.ReadAllBytes(ObjectPath("pinned_state")), "pinned_state_v2", options);
+        using var reloaded = second.Load();
+        TestRun(reloaded.GetProgram("xdp_state"), UdpPacket());
+        Assert.Equal(3UL, ReadU64(reloaded.GetMap("shared_state"), 0));
+    }
+
+    [Fact]
+    public void Mismatched_pinned_map_fails_the_load_with_libbpfs_reason()
+    {
+        var root = NewPinDirectory();
+        using (var wrong = Bpf.MapCreate(new BpfMapSpec("shared_state", BpfMapType.Hash, 4, 8, 1)))
+        {
+            Bpf.Pin(wrong, Path.Combine(root, "shared_state"));
+        }
+
+        using var obj = BpfObjectFile.Open(ObjectPath("pinned_state"), new BpfObjectOpenOptions { PinRootPath = root });
+        var ex = Assert.Throws<LibbpfException>(() => obj.Load());
+        Assert.Contains("bpf_object__load('pinned_state')", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"couldn't reuse pinned map at '{root}/shared_state': parameter mismatch", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(ex.LibbpfLog, m => m.Level == LibbpfLogLevel.Warning);
+
+        var badRoot = Assert.Throws<ArgumentException>(() => BpfObjectFile.Open(ObjectPath("pinned_state"), new BpfObjectOpenOptions { PinRootPath = root + "/missing" }));
+        Assert.Contains("is not an existing directory", badRoot.Message, StringComparison.Ordinal);
     }
 
     [Fact]

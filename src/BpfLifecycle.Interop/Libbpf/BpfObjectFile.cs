@@ -13,10 +13,10 @@ namespace BpfLifecycle.Interop;
 /// <param name="Name">Program (function) name.</param>
 /// <param name="SectionName">ELF section, e.g. <c>xdp</c> or <c>tracepoint/syscalls/sys_enter_openat</c>.</param>
 /// <param name="Type">Program type libbpf derived from the section name.</param>
-/// <param name="ExpectedAttachType">Expected attach type libbpf derived from the section name (0 when none).</param>
+/// <param name="ExpectedAttachType">Expected attach type libbpf derived from the section name, or null when the section implies none.</param>
 /// <param name="InstructionCount">Instructions in the object file (before libbpf appends subprograms at load).</param>
 /// <param name="Autoload">Whether <see cref="BpfObjectFile.Load"/> loads this program.</param>
-public sealed record BpfObjectProgram(string Name, string SectionName, BpfProgramType Type, BpfAttachType ExpectedAttachType, int InstructionCount, bool Autoload);
+public sealed record BpfObjectProgram(string Name, string SectionName, BpfProgramType Type, BpfAttachType? ExpectedAttachType, int InstructionCount, bool Autoload);
 
 /// <summary>A map of an ELF object, as the object file defines it (or as a reused map redefined it).</summary>
 /// <param name="Name">Map name as libbpf reports it (<c>obj_name.rodata</c> style for the .data/.rodata/.bss maps).</param>
@@ -35,6 +35,17 @@ public sealed record BpfObjectMap(string Name, BpfMapSpec Spec, string? SectionN
 /// <param name="Offset">Byte offset in the section.</param>
 /// <param name="Size">Size in bytes.</param>
 public sealed record BpfObjectVariable(string Name, string SectionName, int Offset, int Size);
+
+/// <summary>How <see cref="BpfObjectFile.Open(string, BpfObjectOpenOptions?)"/> opens an object.</summary>
+public sealed class BpfObjectOpenOptions
+{
+    /// <summary>
+    /// Directory (inside a bpffs mount) where maps declared with <c>__uint(pinning, LIBBPF_PIN_BY_NAME)</c> are
+    /// pinned at load, as <c>&lt;PinRootPath&gt;/&lt;map name&gt;</c>; a map already pinned there is reused (libbpf
+    /// checks that it matches). Null means libbpf's default, <c>/sys/fs/bpf</c>.
+    /// </summary>
+    public string? PinRootPath { get; init; }
+}
 
 /// <summary>
 /// An eBPF ELF object opened with libbpf, before loading: the programs, maps and global variables it defines, and
@@ -64,7 +75,7 @@ public sealed unsafe partial class BpfObjectFile : IDisposable
         Name = Libbpf.ReadString(NativeApi.Libbpf.ObjectName(obj.DangerousGetHandle())) ?? string.Empty;
     }
 
-    /// <summary>The object's name (the file's base name without extension, or the name given to <see cref="Open(ReadOnlyMemory{byte}, string)"/>).</summary>
+    /// <summary>The object's name (the file's base name without extension, or the name given to <see cref="Open(ReadOnlyMemory{byte}, string, BpfObjectOpenOptions?)"/>).</summary>
     public string Name { get; }
 
     /// <summary>Where the object came from: a path, or <c>memory:</c> and the given name.</summary>
@@ -74,7 +85,7 @@ public sealed unsafe partial class BpfObjectFile : IDisposable
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="LibbpfException">libbpf cannot parse the object; the message carries libbpf's warnings.</exception>
     /// <exception cref="LibbpfUnavailableException">libbpf.so.1 is missing or too old.</exception>
-    public static BpfObjectFile Open(string path)
+    public static BpfObjectFile Open(string path, BpfObjectOpenOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
@@ -83,12 +94,15 @@ public sealed unsafe partial class BpfObjectFile : IDisposable
         }
 
         var p = Encoding.UTF8.GetBytes(path + "\0");
+        var pinRoot = PinRoot(options);
         using var capture = Libbpf.Capture();
         nint obj;
         int errno;
         fixed (byte* pp = p)
+        fixed (byte* pr = pinRoot)
         {
             bpf_object_open_opts_init(out var opts);
+            opts.pin_root_path = pr;
             obj = NativeApi.Libbpf.ObjectOpenFile(pp, &opts);
             errno = Marshal.GetLastPInvokeError();
         }
@@ -99,8 +113,9 @@ public sealed unsafe partial class BpfObjectFile : IDisposable
     /// <summary>Opens an ELF object held in memory (<c>bpf_object__open_mem</c>). The bytes are only read during this call.</summary>
     /// <param name="elf">The object file's bytes.</param>
     /// <param name="name">Object name (used for the names of global-variable maps and in messages).</param>
+    /// <param name="options">Open options, or null for libbpf's defaults.</param>
     /// <exception cref="LibbpfException">libbpf cannot parse the object; the message carries libbpf's warnings.</exception>
-    public static BpfObjectFile Open(ReadOnlyMemory<byte> elf, string name)
+    public static BpfObjectFile Open(ReadOnlyMemory<byte> elf, string name, BpfObjectOpenOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         if (elf.IsEmpty)
@@ -109,19 +124,37 @@ public sealed unsafe partial class BpfObjectFile : IDisposable
         }
 
         var n = Encoding.UTF8.GetBytes(name + "\0");
+        var pinRoot = PinRoot(options);
         using var capture = Libbpf.Capture();
         using var pin = elf.Pin();
         nint obj;
         int errno;
         fixed (byte* pn = n)
+        fixed (byte* pr = pinRoot)
         {
             bpf_object_open_opts_init(out var opts);
             opts.object_name = pn;
+            opts.pin_root_path = pr;
             obj = NativeApi.Libbpf.ObjectOpenMem(pin.Pointer, (nuint)elf.Length, &opts);
             errno = Marshal.GetLastPInvokeError();
         }
 
         return Wrap(obj, errno, $"bpf_object__open_mem('{name}', {elf.Length} bytes)", "memory:" + name, capture);
+    }
+
+    private static byte[]? PinRoot(BpfObjectOpenOptions? options)
+    {
+        if (options?.PinRootPath is not { } root)
+        {
+            return null;
+        }
+
+        if (root.Length == 0 || !Directory.Exists(root))
+        {
+            throw new ArgumentException($"Pin root '{root}' is not an existing directory (create it inside a bpffs mount such as /sys/fs/bpf first).", nameof(options));
+        }
+
+        return Encoding.UTF8.GetBytes(root + "\0");
     }
 
     private static void bpf_object_open_opts_init(out bpf_object_open_opts opts)
@@ -566,13 +599,19 @@ public sealed unsafe partial class BpfObjectFile : IDisposable
         };
     }
 
-    private static BpfObjectProgram DescribeProgram(nint p) => new(
-        Libbpf.ReadString(NativeApi.Libbpf.ProgramName(p)) ?? string.Empty,
-        Libbpf.ReadString(NativeApi.Libbpf.ProgramSectionName(p)) ?? string.Empty,
-        (BpfProgramType)NativeApi.Libbpf.ProgramType(p),
-        (BpfAttachType)NativeApi.Libbpf.ProgramExpectedAttachType(p),
-        (int)NativeApi.Libbpf.ProgramInsnCount(p),
-        NativeApi.Libbpf.ProgramAutoload(p));
+    private static BpfObjectProgram DescribeProgram(nint p)
+    {
+        var type = (BpfProgramType)NativeApi.Libbpf.ProgramType(p);
+        var attach = NativeApi.Libbpf.ProgramExpectedAttachType(p);
+        return new(
+            Libbpf.ReadString(NativeApi.Libbpf.ProgramName(p)) ?? string.Empty,
+            Libbpf.ReadString(NativeApi.Libbpf.ProgramSectionName(p)) ?? string.Empty,
+            type,
+            // 0 is both "none" and BPF_CGROUP_INET_INGRESS, which only cgroup skb programs can mean.
+            attach == 0 && type != BpfProgramType.CgroupSkb ? null : (BpfAttachType)attach,
+            (int)NativeApi.Libbpf.ProgramInsnCount(p),
+            NativeApi.Libbpf.ProgramAutoload(p));
+    }
 
     private BpfObjectMap DescribeMap(nint m)
     {
