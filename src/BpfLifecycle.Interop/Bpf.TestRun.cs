@@ -53,7 +53,7 @@ public static unsafe partial class Bpf
     /// <param name="dataOut">Output packet buffer, or empty.</param>
     /// <param name="contextIn">Input context, or empty for the kernel's default context.</param>
     /// <param name="contextOut">Output context buffer, or empty.</param>
-    /// <param name="repeat">Number of runs.</param>
+    /// <param name="repeat">Number of runs (raw tracepoint programs run once and need 0 here).</param>
     /// <param name="flags">Test run flags.</param>
     /// <param name="cpu">CPU to run on with <see cref="BpfTestRunFlags.RunOnCpu"/>.</param>
     /// <param name="batchSize">Batch size for <see cref="BpfTestRunFlags.XdpLiveFrames"/>.</param>
@@ -115,6 +115,8 @@ public static unsafe partial class Bpf
         {
             Errno.EINVAL when dataIn < EthernetHeaderLength && IsPacketType(type) =>
                 $"the packet is {dataIn} bytes, shorter than an Ethernet header ({EthernetHeaderLength} bytes); {typeName} test runs need a whole frame",
+            Errno.EINVAL when type is BpfProgramType.RawTracepoint or BpfProgramType.RawTracepointWritable =>
+                $"{typeName} test runs take only an input context of u64 arguments: no packet, no output context and repeat 0 (got packet {dataIn} bytes, context in {ctxIn}/out {ctxOut} bytes, repeat {attr.repeat})",
             Errno.EINVAL => $"{typeName} refused the test-run arguments (packet {dataIn} bytes, context in {ctxIn}/out {ctxOut} bytes); a context of the wrong size, a non-zero field the type does not take, or flags this type does not support",
             Errno.ENOSPC when attr.data_size_out > dataOut =>
                 $"the output packet needs {attr.data_size_out} bytes but the output buffer holds {dataOut}",

@@ -246,12 +246,18 @@ public sealed partial class AbiLayoutTests : KernelTestBase
 
     private (string Dir, string Header) DumpVmlinuxHeader()
     {
-        KernelTest.RequireTool("bpftool");
+        var bpftool = FindTool("bpftool");
+        if (bpftool is null)
+        {
+            KernelTest.RequireTool("bpftool"); // fails under CI, skips elsewhere
+            throw new InvalidOperationException("unreachable: bpftool is missing");
+        }
+
         Assert.True(File.Exists("/sys/kernel/btf/vmlinux"), "/sys/kernel/btf/vmlinux is missing: the kernel has no BTF");
         var dir = Path.Combine(Path.GetTempPath(), "bpflc-abi-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(dir);
         Defer(() => Directory.Delete(dir, recursive: true));
-        var (code, stdout, stderr) = Run("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"]);
+        var (code, stdout, stderr) = Run(bpftool, ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"]);
         Assert.True(code == 0, $"bpftool btf dump failed ({code}): {stderr}");
         File.WriteAllText(Path.Combine(dir, "vmlinux.h"), stdout);
         return (dir, stdout);
@@ -259,7 +265,7 @@ public sealed partial class AbiLayoutTests : KernelTestBase
 
     private static List<string> Compile(string dir, string checks)
     {
-        var compiler = new[] { "cc", "clang-14", "clang", "gcc" }.FirstOrDefault(HasTool);
+        var compiler = new[] { "cc", "clang-14", "clang", "gcc" }.Select(FindTool).FirstOrDefault(t => t is not null);
         Assert.True(compiler is not null, "No C compiler (cc, clang-14, clang, gcc) is installed; scripts/setup.sh installs clang-14.");
         var file = Path.Combine(dir, "abi_check.c");
         File.WriteAllText(file, "#include \"vmlinux.h\"\n" + checks + "\n");
@@ -276,8 +282,12 @@ public sealed partial class AbiLayoutTests : KernelTestBase
         return errors;
     }
 
-    private static bool HasTool(string tool)
-        => Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(d => File.Exists(Path.Combine(d, tool)));
+    /// <summary>The full path of a tool on PATH or in the sbin directories (bpftool lives in /usr/sbin), or null.</summary>
+    private static string? FindTool(string tool)
+        => (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin"])
+            .Select(d => Path.Combine(d, tool))
+            .FirstOrDefault(File.Exists);
 
     private static (int Code, string Stdout, string Stderr) Run(string file, IEnumerable<string> args)
     {

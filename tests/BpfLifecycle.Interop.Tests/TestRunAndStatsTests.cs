@@ -51,6 +51,22 @@ public sealed class TestRunAndStatsTests : KernelTestBase
     }
 
     [Fact]
+    public void Test_run_allocates_nothing()
+    {
+        using var prog = LoadXdpPass();
+        var packet = Packet(64);
+        var output = new byte[64];
+        Bpf.TestRun(prog, packet, output);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            Bpf.TestRun(prog, packet, output);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Packet_shorter_than_an_ethernet_header_is_explained()
     {
         using var prog = LoadXdpPass();
@@ -70,14 +86,18 @@ public sealed class TestRunAndStatsTests : KernelTestBase
         Assert.Contains("needs 100 bytes but the output buffer holds 20", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Tracepoint_test_run_is_reported_as_an_unsupported_kernel_feature()
+    [Theory]
+    [InlineData(BpfProgramType.Tracepoint)]
+    [InlineData(BpfProgramType.Kprobe)]
+    public void Tracing_test_runs_are_reported_as_an_unsupported_kernel_feature(BpfProgramType type)
     {
-        using var prog = Bpf.ProgramLoad(new BpfProgramSpec("t_tr_tp", BpfProgramType.Tracepoint, new BpfAssembler().Return(0).Build()));
+        using var prog = Bpf.ProgramLoad(new BpfProgramSpec("t_tr_trace", type, new BpfAssembler().Return(0).Build()));
         var ex = Assert.Throws<BpfFeatureNotSupportedException>(() => Bpf.TestRun(prog, new byte[64], Span<byte>.Empty));
-        Assert.Equal("BPF_PROG_TEST_RUN for Tracepoint", ex.Feature);
+        Assert.Equal($"BPF_PROG_TEST_RUN for {type}", ex.Feature);
         Assert.Equal(Errno.ENOTSUPP, ex.Errno);
-        Assert.Contains("BPF_PROG_TEST_RUN for Tracepoint", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"does not support BPF_PROG_TEST_RUN for {type}", ex.Message, StringComparison.Ordinal);
+        var inner = Assert.IsType<BpfException>(ex.InnerException);
+        Assert.Equal(BpfCommand.ProgTestRun, inner.Command);
     }
 
     [Fact]
@@ -100,6 +120,23 @@ public sealed class TestRunAndStatsTests : KernelTestBase
         Assert.Equal(7u, result.ReturnValue);
         Assert.Equal(skbSize, result.ContextSizeOut);
         Assert.Equal(9u, BitConverter.ToUInt32(ctxOut, markOffset));
+    }
+
+    [Fact]
+    public void Raw_tracepoint_runs_on_a_context_of_arguments_only()
+    {
+        // r0 = first tracepoint argument (ctx is an array of u64 arguments).
+        var insns = new BpfAssembler().Load(BpfSize.DoubleWord, BpfRegister.R0, BpfRegister.R1, 0).Exit().Build();
+        using var prog = Bpf.ProgramLoad(new BpfProgramSpec("t_tr_rawtp", BpfProgramType.RawTracepoint, insns));
+        var args = new byte[16];
+        BitConverter.TryWriteBytes(args, 42UL);
+        var result = Bpf.TestRun(prog, ReadOnlySpan<byte>.Empty, Span<byte>.Empty, args, Span<byte>.Empty, repeat: 0);
+        Assert.Equal(42u, result.ReturnValue);
+
+        var ex = Assert.Throws<BpfException>(() => Bpf.TestRun(prog, Packet(64), Span<byte>.Empty, args, Span<byte>.Empty, repeat: 1));
+        Assert.Equal(Errno.EINVAL, ex.Errno);
+        Assert.Contains("RawTracepoint test runs take only an input context", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("got packet 64 bytes, context in 16/out 0 bytes, repeat 1", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
