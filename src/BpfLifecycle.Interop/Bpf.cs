@@ -458,7 +458,8 @@ public static unsafe partial class Bpf
         }
 
         var kind = DescribeFd(fd);
-        if (kind != expectedKind)
+        // Link descriptors are named "bpf_link" when created and "bpf-link" when reopened from a pin or id.
+        if (kind.Replace('_', '-') != expectedKind.Replace('_', '-'))
         {
             Native.Interop.Libc.Close(fd);
             throw new InvalidOperationException($"The object pinned at '{path}' is a {kind}, not a {expectedKind}.");

@@ -133,6 +133,9 @@ public sealed class BpfLink : IDisposable
                 throw new BpfLinkDetachedException(BpfCommand.LinkUpdate, Id, Target);
             case Errno.EPERM when expectedOld is not null:
                 throw new BpfLinkProgramMismatchException(Id, Bpf.GetProgramInfo(expectedOld).Id, Info.ProgramId);
+            case Errno.EINVAL or Errno.EOPNOTSUPP when Type is BpfLinkType.PerfEvent or BpfLinkType.RawTracepoint or BpfLinkType.Tracing or BpfLinkType.KprobeMulti or BpfLinkType.UprobeMulti:
+                // These link types have no update operation; the kernel answers EINVAL.
+                throw new BpfException(BpfCommand.LinkUpdate, errno, $"link {Id} ({Target}): {Type} links cannot change their program; create a new link");
             case Errno.EINVAL:
                 throw new BpfException(BpfCommand.LinkUpdate, errno, $"link {Id} ({Target}): the new program's type or expected attach type does not match the link");
             case Errno.EOPNOTSUPP:
