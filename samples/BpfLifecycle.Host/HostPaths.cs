@@ -12,29 +12,75 @@ internal sealed class HostSettings
 
     /// <summary>Parent of per-application pin directories on bpffs.</summary>
     public string PinRoot { get; set; } = "/sys/fs/bpf/bpflifecycle";
+
+    /// <summary>Trusted signing keys: key id to a PEM public key file (relative paths are under the app's directory).</summary>
+    public Dictionary<string, string> TrustedKeys { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Accept artifacts without a signature (each one is written to the audit log). Default false.</summary>
+    public bool AllowUnsigned { get; set; }
+
+    /// <summary>Versions kept loaded for fast rollback, the active one included.</summary>
+    public int RetainedVersions { get; set; } = 3;
+
+    /// <summary>Health thresholds rollouts are judged by.</summary>
+    public HealthSettings Health { get; set; } = new();
+
+    /// <summary>Canary defaults for `deploy --strategy canary`.</summary>
+    public CanarySettings Canary { get; set; } = new();
+
+    /// <summary>How long blue-green observes green alone, in seconds.</summary>
+    public double BlueGreenWindowSeconds { get; set; } = 10;
 }
 
-/// <summary>The resolved locations of one application.</summary>
-internal sealed record HostPaths(string Application, string StateDirectory, string PinDirectory)
+internal sealed class HealthSettings
 {
-    /// <summary>
-    /// Resolves the paths: an explicit --state-dir / --pin-root is used as given (it already isolates the application);
-    /// otherwise the configured parent directory gets the application name appended.
-    /// </summary>
+    /// <summary>Runs below which a window is not judged.</summary>
+    public long MinimumRuns { get; set; } = 20;
+
+    /// <summary>Largest acceptable error rate of a candidate (0..1).</summary>
+    public double MaxErrorRate { get; set; } = 0.01;
+}
+
+internal sealed class CanarySettings
+{
+    /// <summary>Traffic shares in percent, increasing, ending at 100.</summary>
+    public List<double> StepsPercent { get; set; } = [];
+
+    /// <summary>Observation per step, in seconds.</summary>
+    public double StepSeconds { get; set; } = 5;
+}
+
+/// <summary>
+/// The resolved locations of one application: its state lives in <c>StateRoot/Application</c> and its pins in
+/// <c>PinRoot/Application</c>, so --app alone isolates applications and --state-dir/--pin-root move the roots.
+/// </summary>
+internal sealed record HostPaths(string Application, string StateRoot, string PinRoot)
+{
+    public string StateDirectory => Path.Combine(StateRoot, Application);
+
+    public string PinDirectory => Path.Combine(PinRoot, Application);
+
+    public string AuditLogPath => Path.Combine(StateDirectory, "audit.log");
+
     public static HostPaths Resolve(HostSettings settings, string? app, string? stateDir, string? pinRoot)
     {
         var application = string.IsNullOrWhiteSpace(app) ? settings.Application : app;
         ValidateName(application);
-        var state = stateDir ?? Path.Combine(settings.StateDirectory, application);
-        var pins = pinRoot ?? Path.Combine(settings.PinRoot, application);
-        return new HostPaths(application, Path.GetFullPath(state), Path.GetFullPath(pins));
+        var pins = Path.GetFullPath(pinRoot ?? settings.PinRoot);
+        return new HostPaths(application, Path.GetFullPath(stateDir ?? settings.StateDirectory), pins);
+    }
+
+    public HostPaths WithApplication(string application)
+    {
+        ValidateName(application);
+        return this with { Application = application };
     }
 
     private static void ValidateName(string name)
     {
-        if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || name.StartsWith('.'))
+        if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
         {
-            throw new ArgumentException($"Application name '{name}' is invalid: use 1-64 letters, digits, '-', '_' or '.', not starting with '.'.");
+            throw new ArgumentException($"Application name '{name}' is invalid: use 1-64 letters, digits, '-' or '_'.");
         }
     }
 }

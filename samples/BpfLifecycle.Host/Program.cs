@@ -3,7 +3,12 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using BpfLifecycle.Host;
+using BpfLifecycle.Deployment.Artifacts;
+using BpfLifecycle.Deployment.Gates;
+using BpfLifecycle.Deployment.Security;
+using BpfLifecycle.Host.Commands;
 using BpfLifecycle.Host.Demo;
+using BpfLifecycle.Host.Lifecycle;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -18,9 +23,46 @@ root.Options.Add(appOption);
 root.Options.Add(stateDirOption);
 root.Options.Add(pinRootOption);
 
+var jsonOption = new Option<bool>("--json") { Description = "Write JSON for scripts instead of text." };
+
+var artifactArgument = new Argument<string>("artifact") { Description = "Artifact directory: the BPF object, manifest.json and manifest.json.sig." };
+var strategyOption = new Option<string>("--strategy") { Description = "Rollout strategy.", DefaultValueFactory = _ => "blue-green" };
+strategyOption.AcceptOnlyFromAmong("immediate", "blue-green", "canary");
+var attachOption = new Option<string[]>("--attach") { Description = "Attach point kind:target, e.g. xdp:eth1 (repeatable; default: the manifest's).", AllowMultipleArgumentsPerToken = false };
+var stepsOption = new Option<double[]>("--steps") { Description = "Canary shares in percent, e.g. --steps 10 50 100 (default from appsettings.json).", AllowMultipleArgumentsPerToken = true };
+var stepSecondsOption = new Option<double?>("--step-seconds") { Description = "Observation per canary step, or blue-green window, in seconds." };
+var deploy = new Command("deploy", "Deploy a signed artifact with a rollout strategy; exit 0 promoted, 3 rolled back, 4 refused.") { artifactArgument, strategyOption, attachOption, stepsOption, stepSecondsOption };
+deploy.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<LifecycleCommands>().DeployAsync(
+    parse.GetValue(artifactArgument)!, parse.GetValue(strategyOption)!, parse.GetValue(attachOption) ?? [], parse.GetValue(stepsOption), parse.GetValue(stepSecondsOption), token)));
+root.Subcommands.Add(deploy);
+
+var status = new Command("status", "Show the application's deployment: versions serving, canary share, kernel ids, health.") { jsonOption };
+status.SetAction((parse, ct) => RunAsync(parse, ct, (sp, _) => Task.FromResult(sp.GetRequiredService<LifecycleCommands>().Status(parse.GetValue(jsonOption)))));
+root.Subcommands.Add(status);
+
+var versions = new Command("versions", "List the application's versions: id, name, commit, deployed at, status, artifact SHA-256.") { jsonOption };
+versions.SetAction((parse, ct) => RunAsync(parse, ct, (sp, _) => Task.FromResult(sp.GetRequiredService<LifecycleCommands>().Versions(parse.GetValue(jsonOption)))));
+root.Subcommands.Add(versions);
+
+var toOption = new Option<long?>("--to") { Description = "Version id to roll back to (default: the previous version)." };
+var rollback = new Command("rollback", "Switch traffic back to the previous (or given) retained version.") { toOption };
+rollback.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<LifecycleCommands>().RollbackAsync(parse.GetValue(toOption), token)));
+root.Subcommands.Add(rollback);
+
+var undeploy = new Command("undeploy", "Detach and unload all of the application's programs, keeping its history.");
+undeploy.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<LifecycleCommands>().UndeployAsync(token)));
+root.Subcommands.Add(undeploy);
+
+var audit = new Command("audit", "Audit log commands.");
+var auditVerify = new Command("verify", "Verify the application's hash-chained audit log; exit 1 when it was tampered with.");
+auditVerify.SetAction((parse, ct) => RunAsync(parse, ct, (sp, _) => Task.FromResult(sp.GetRequiredService<LifecycleCommands>().AuditVerify())));
+audit.Subcommands.Add(auditVerify);
+root.Subcommands.Add(audit);
+
 var keepOption = new Option<bool>("--keep") { Description = "Leave the demo running until Ctrl+C." };
-var demo = new Command("demo", "Create a private veth pair and namespace, attach a real XDP program, send traffic through it and clean up.") { keepOption };
-demo.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<DemoCommand>().RunAsync(parse.GetValue(keepOption), token)));
+var artifactsOption = new Option<string?>("--artifacts") { Description = "Directory holding the v1, v2 and v3 artifacts (default: the ones shipped with the app)." };
+var demo = new Command("demo", "Deploy v1, canary v2 to promotion and see faulty v3 rolled back, on a private veth pair with real traffic; then clean up.") { keepOption, artifactsOption };
+demo.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<DemoCommand>().RunAsync(parse.GetValue(keepOption), parse.GetValue(artifactsOption), token)));
 root.Subcommands.Add(demo);
 
 // Ctrl+C, SIGTERM (systemd stop) and SIGHUP all cancel the running command so it can undo what it made.
@@ -53,7 +95,12 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken ct, Func<IServiceP
         await Console.Error.WriteLineAsync($"error: {e.Message}");
         return ExitCodes.Usage;
     }
-    catch (Exception e) when (e is BpfLifecycle.Interop.BpfException or InvalidOperationException or IOException or UnauthorizedAccessException)
+    catch (Exception e) when (e is DeploymentRefusedException or ArtifactValidationException)
+    {
+        await Console.Error.WriteLineAsync($"refused: {e.Message}");
+        return ExitCodes.Refused;
+    }
+    catch (Exception e) when (e is BpfLifecycle.Interop.BpfException or InvalidOperationException or IOException or UnauthorizedAccessException or TrustStoreException or TimeoutException)
     {
         await Console.Error.WriteLineAsync($"error: {e.Message}");
         return ExitCodes.Error;
@@ -77,7 +124,10 @@ IHost BuildHost(ParseResult parse)
     builder.Services.AddSingleton(paths);
     builder.Services.AddSingleton(TimeProvider.System);
     builder.Services.AddSingleton<TextWriter>(Console.Out);
+    builder.Services.Configure<HostSettings>(builder.Configuration.GetSection("BpfLifecycle"));
     builder.Services.Configure<DemoOptions>(builder.Configuration.GetSection("Demo"));
+    builder.Services.AddSingleton<LifecycleFactory>();
+    builder.Services.AddTransient<LifecycleCommands>();
     builder.Services.AddTransient<DemoCommand>();
     return builder.Build();
 }

@@ -1,49 +1,135 @@
-// The `demo` command: builds a private network, attaches a real XDP program to it, drives traffic through it
-// and shows what the kernel counted, then removes everything it made (unless --keep).
-using BpfLifecycle.Interop;
+// The `demo` command: the whole lifecycle on a private network. It deploys v1 of the signed sample artifact, rolls
+// out v2 by canary with automatic promotion, tries the faulty v3 that health rules roll back on their own, prints
+// the final status, and removes everything it made (unless --keep, which keeps it running until Ctrl+C).
+using BpfLifecycle.Deployment;
+using BpfLifecycle.Deployment.Artifacts;
+using BpfLifecycle.Host.Commands;
+using BpfLifecycle.Host.Lifecycle;
+using BpfLifecycle.Host.Rendering;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace BpfLifecycle.Host.Demo;
 
-internal sealed class DemoCommand(IOptions<DemoOptions> options, TimeProvider time, ILogger<DemoCommand> logger, TextWriter output)
+internal sealed class DemoCommand(
+    LifecycleFactory factory, HostPaths paths, IHostEnvironment environment, IOptions<DemoOptions> options,
+    TimeProvider time, ILogger<DemoCommand> logger, TextWriter output)
 {
-    public async Task<int> RunAsync(bool keep, CancellationToken ct)
-    {
-        var settings = options.Value;
-        keep |= settings.KeepRunning;
-        var started = time.GetTimestamp();
+    /// <summary>Canary steps of the demo: short, so the whole story fits in well under two minutes.</summary>
+    private static readonly double[] CanarySteps = [10, 50, 100];
+    private const double StepSeconds = 3;
 
+    public async Task<int> RunAsync(bool keep, string? artifactsDirectory, CancellationToken ct)
+    {
+        keep |= options.Value.KeepRunning;
+        var started = time.GetTimestamp();
+        var artifacts = artifactsDirectory ?? Path.Combine(environment.ContentRootPath, "artifacts");
         foreach (var leftover in DemoNetwork.RemoveLeftovers())
         {
             logger.LogInformation("Removed {Leftover} left by an interrupted demo", leftover);
         }
 
         using var network = DemoNetwork.Create();
-        Say($"network: namespace {network.Namespace}, veth {network.HostInterface} <-> {network.PeerInterface} ({network.PeerAddress} -> {network.TargetAddress})");
+        var demoPaths = paths.WithApplication($"demo-{network.Suffix}");
+        var hook = AttachPoint.Parse($"xdp:{network.HostInterface}");
+        Title("1. A private network");
+        Say($"namespace {network.Namespace}, veth {network.HostInterface} (programs attach here) <-> {network.PeerInterface}");
+        Say($"application '{demoPaths.Application}': state {demoPaths.StateDirectory}, pins {demoPaths.PinDirectory}");
 
-        using var counter = XdpPacketCounter.Load();
-        var info = Bpf.GetProgramInfo(counter.Program);
-        Say($"loaded XDP program '{info.Name}' (kernel id {info.Id}, {info.VerifiedInstructions} instructions verified)");
-
-        using var link = BpfAttach.Xdp(counter.Program, network.HostInterface);
-        Say($"attached: link {link.Id} on {network.HostInterface}");
-
-        await using (var traffic = new TrafficGenerator(network.OpenSender(9999), settings.PacketsPerSecond, time))
+        var app = factory.Create(demoPaths);
+        try
         {
-            Say($"sending {settings.PacketsPerSecond} UDP datagrams/s from {network.Namespace}");
-            for (var second = 1; second <= 3 || keep; second++)
+            await using var traffic = new TrafficGenerator(network.OpenSender(9999), options.Value.PacketsPerSecond, time);
+            Say($"sending {options.Value.PacketsPerSecond} UDP datagrams/s from {network.PeerAddress} through the veth pair");
+
+            Title("2. Deploy v1 (immediate)");
+            var v1 = await DeployAsync(app, Path.Combine(artifacts, "v1"), "immediate", hook, ct);
+
+            Title($"3. Roll out v2 by canary ({string.Join("% -> ", CanarySteps)}%, {StepSeconds:0}s per step), promoted automatically when healthy");
+            var v2 = await DeployAsync(app, Path.Combine(artifacts, "v2"), "canary", hook, ct);
+
+            Title("4. Try v3, built faulty (every 4th packet aborts): its canary must be rolled back automatically");
+            var v3 = await DeployAsync(app, Path.Combine(artifacts, "v3"), "canary", hook, ct);
+
+            Title("5. Final state");
+            LifecycleCommands.PrintStatus(app.Manager.GetStatus(), output);
+            output.WriteLine();
+            LifecycleCommands.PrintVersions(app.Manager.GetVersions().Select(VersionDocument.From), output);
+            Say($"traffic: {traffic.Sent} datagrams sent; audit log {demoPaths.AuditLogPath}");
+
+            var asExpected = v1.Result == DeploymentResult.Promoted && v2.Result == DeploymentResult.Promoted && v3.Result == DeploymentResult.RolledBack
+                && app.Manager.GetStatus().ActiveVersionId == v2.Version?.Id;
+            Say(asExpected
+                ? "result: v1 deployed, v2 promoted by canary, faulty v3 rolled back by itself; v2 serves."
+                : $"result: UNEXPECTED (v1 {v1.Result}, v2 {v2.Result}, v3 {v3.Result})");
+
+            if (keep)
             {
-                await Task.Delay(TimeSpan.FromSeconds(1), time, ct);
-                Say($"  t+{second}s  sent {traffic.Sent,6}  counted by XDP {counter.Read(),6}");
+                Title("Kept running (--keep): inspect from another terminal, Ctrl+C to clean up");
+                Say($"bpflc --app {demoPaths.Application} status | versions | rollback | config get log_sample_percent");
+                await Task.Delay(Timeout.InfiniteTimeSpan, time, ct);
+            }
+
+            Say($"done in {time.GetElapsedTime(started).TotalSeconds:F1}s");
+            return asExpected ? ExitCodes.Success : ExitCodes.Error;
+        }
+        finally
+        {
+            // Runs on Ctrl+C too: nothing the demo made may outlive it.
+            await CleanUpAsync(app, demoPaths, network);
+        }
+    }
+
+    private async Task<DeploymentOutcome> DeployAsync(ApplicationLifecycle app, string directory, string strategy, AttachPoint hook, CancellationToken ct)
+    {
+        var artifact = app.LoadArtifact(directory);
+        Say($"artifact {artifact.Manifest.Name} {artifact.Manifest.Version} (sha256 {artifact.Sha256[..12]}, signature verified)");
+        var view = RolloutProgressView.ForConsole();
+        var outcome = await app.Manager.DeployAsync(artifact, new DeploymentRequest
+        {
+            Strategy = factory.Strategy(strategy, CanarySteps, StepSeconds),
+            AttachPoints = [hook],
+        }, view, ct);
+        view.Complete();
+        Say($"=> {outcome.Result.ToString().ToUpperInvariant()}: {outcome.Reason}");
+        return outcome;
+    }
+
+    private async Task CleanUpAsync(ApplicationLifecycle app, HostPaths demoPaths, DemoNetwork network)
+    {
+        try
+        {
+            await app.Manager.UndeployAsync(null, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Undeploying the demo application failed");
+        }
+
+        app.Dispose();
+        foreach (var dir in new[] { demoPaths.PinDirectory, demoPaths.StateDirectory })
+        {
+            try
+            {
+                if (Directory.Exists(dir))
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                logger.LogWarning("Could not remove {Directory}: {Message}", dir, e.Message);
             }
         }
 
-        var seen = counter.Read();
-        link.Detach();
-        Say($"detached link {link.Id}; the program saw {seen} packets");
-        Say($"done in {time.GetElapsedTime(started).TotalSeconds:F1}s; removing {network.Namespace} and its veth pair");
-        return seen > 0 ? ExitCodes.Success : ExitCodes.Error;
+        Say($"cleaned up: application {demoPaths.Application} undeployed, {network.Namespace} and its veth pair removed");
+    }
+
+    private void Title(string text)
+    {
+        output.WriteLine();
+        output.WriteLine(Console.IsOutputRedirected ? $"== {text}" : $"\u001b[1m== {text}\u001b[0m");
     }
 
     private void Say(string line) => output.WriteLine(line);

@@ -17,6 +17,7 @@ internal sealed partial class DemoNetwork : IDisposable
 
     private DemoNetwork(string suffix)
     {
+        Suffix = suffix;
         Namespace = $"bpflc-demo-{suffix}";
         HostInterface = $"bld{suffix}h";
         PeerInterface = $"bld{suffix}p";
@@ -27,6 +28,9 @@ internal sealed partial class DemoNetwork : IDisposable
         TargetAddress = IPAddress.Parse($"10.254.{b}.{c + 1}");
         PeerAddress = IPAddress.Parse($"10.254.{b}.{c + 2}");
     }
+
+    /// <summary>The random part of every name the demo creates.</summary>
+    public string Suffix { get; }
 
     /// <summary>Network namespace name (under /run/netns).</summary>
     public string Namespace { get; }
