@@ -53,6 +53,21 @@ var undeploy = new Command("undeploy", "Detach and unload all of the application
 undeploy.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<LifecycleCommands>().UndeployAsync(token)));
 root.Subcommands.Add(undeploy);
 
+var recover = new Command("recover", "Re-adopt pinned state after a crash: finish or revert an interrupted rollout and report drift.");
+recover.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<LifecycleCommands>().RecoverAsync(token)));
+root.Subcommands.Add(recover);
+
+var keyArgument = new Argument<string>("key") { Description = "Configuration key (1-63 characters), as the program reads it with bpflc_config_get()." };
+var valueArgument = new Argument<string>("value") { Description = "Unsigned integer value." };
+var config = new Command("config", "Runtime configuration that programs read on every run, changed without reloading.");
+var configGet = new Command("get", "Show a value.") { keyArgument };
+configGet.SetAction((parse, ct) => RunAsync(parse, ct, (sp, _) => Task.FromResult(sp.GetRequiredService<ConfigCommands>().Get(parse.GetValue(keyArgument)!))));
+var configSet = new Command("set", "Set a value in every loaded version (audited).") { keyArgument, valueArgument };
+configSet.SetAction((parse, ct) => RunAsync(parse, ct, (sp, _) => Task.FromResult(sp.GetRequiredService<ConfigCommands>().Set(parse.GetValue(keyArgument)!, parse.GetValue(valueArgument)!))));
+config.Subcommands.Add(configGet);
+config.Subcommands.Add(configSet);
+root.Subcommands.Add(config);
+
 var audit = new Command("audit", "Audit log commands.");
 var auditVerify = new Command("verify", "Verify the application's hash-chained audit log; exit 1 when it was tampered with.");
 auditVerify.SetAction((parse, ct) => RunAsync(parse, ct, (sp, _) => Task.FromResult(sp.GetRequiredService<LifecycleCommands>().AuditVerify())));
@@ -128,6 +143,7 @@ IHost BuildHost(ParseResult parse)
     builder.Services.Configure<DemoOptions>(builder.Configuration.GetSection("Demo"));
     builder.Services.AddSingleton<LifecycleFactory>();
     builder.Services.AddTransient<LifecycleCommands>();
+    builder.Services.AddTransient<ConfigCommands>();
     builder.Services.AddTransient<DemoCommand>();
     return builder.Build();
 }

@@ -1,5 +1,6 @@
 // deploy, status, versions, rollback, undeploy and audit verify: thin commands over the application's DeploymentManager.
 using BpfLifecycle.Deployment;
+using BpfLifecycle.Deployment.State;
 using BpfLifecycle.Deployment.Artifacts;
 using BpfLifecycle.Host.Lifecycle;
 using BpfLifecycle.Host.Rendering;
@@ -17,7 +18,7 @@ internal sealed class LifecycleCommands(LifecycleFactory factory, HostPaths path
         var artifact = app.LoadArtifact(artifactDirectory);
         output.WriteLine($"deploying {artifact.Manifest.Name} {artifact.Manifest.Version} to application '{paths.Application}' by {strategy}");
         var view = RolloutProgressView.ForConsole();
-        var outcome = await app.Manager.DeployAsync(artifact, new DeploymentRequest { Strategy = rollout, AttachPoints = attachPoints }, view, ct);
+        var outcome = await app.DeployAsync(artifact, new DeploymentRequest { Strategy = rollout, AttachPoints = attachPoints }, view, ct);
         view.Complete();
         output.WriteLine($"{outcome.Result.ToString().ToLowerInvariant()}: version {outcome.Version?.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}: {outcome.Reason}");
         return ExitCodeOf(outcome);
@@ -55,7 +56,7 @@ internal sealed class LifecycleCommands(LifecycleFactory factory, HostPaths path
     {
         using var app = factory.Create(paths);
         var view = RolloutProgressView.ForConsole();
-        var outcome = await app.Manager.RollbackAsync(to, view, ct);
+        var outcome = await app.RollbackAsync(to, view, ct);
         view.Complete();
         output.WriteLine($"{outcome.Result.ToString().ToLowerInvariant()}: {outcome.Reason}");
         return outcome.Result == DeploymentResult.Refused ? ExitCodes.Refused : ExitCodes.Success;
@@ -64,8 +65,26 @@ internal sealed class LifecycleCommands(LifecycleFactory factory, HostPaths path
     public async Task<int> UndeployAsync(CancellationToken ct)
     {
         using var app = factory.Create(paths);
-        await app.Manager.UndeployAsync(RolloutProgressView.ForConsole(), ct);
+        await app.UndeployAsync(RolloutProgressView.ForConsole(), ct);
         output.WriteLine($"application '{paths.Application}': every program detached and unloaded; history kept in {paths.StateDirectory}");
+        return ExitCodes.Success;
+    }
+
+    public async Task<int> RecoverAsync(CancellationToken ct)
+    {
+        using var app = factory.Create(paths);
+        var report = await app.Manager.RecoverAsync(RolloutProgressView.ForConsole(), ct);
+        output.WriteLine(report.Action switch
+        {
+            RecoveryAction.None => $"application '{paths.Application}': no interrupted operation",
+            RecoveryAction.Reverted => $"application '{paths.Application}': interrupted {report.Operation?.Operation} reverted",
+            _ => $"application '{paths.Application}': interrupted {report.Operation?.Operation} finished",
+        });
+        foreach (var drift in report.Drift)
+        {
+            output.WriteLine($"  drift: {drift}");
+        }
+
         return ExitCodes.Success;
     }
 

@@ -86,7 +86,7 @@ internal sealed class DemoCommand(
         var artifact = app.LoadArtifact(directory);
         Say($"artifact {artifact.Manifest.Name} {artifact.Manifest.Version} (sha256 {artifact.Sha256[..12]}, signature verified)");
         var view = RolloutProgressView.ForConsole();
-        var outcome = await app.Manager.DeployAsync(artifact, new DeploymentRequest
+        var outcome = await app.DeployAsync(artifact, new DeploymentRequest
         {
             Strategy = factory.Strategy(strategy, CanarySteps, StepSeconds),
             AttachPoints = [hook],
@@ -100,7 +100,7 @@ internal sealed class DemoCommand(
     {
         try
         {
-            await app.Manager.UndeployAsync(null, CancellationToken.None);
+            await app.UndeployAsync(null, CancellationToken.None);
         }
         catch (Exception e)
         {
