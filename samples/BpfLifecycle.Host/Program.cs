@@ -6,7 +6,11 @@ using BpfLifecycle.Host;
 using BpfLifecycle.Deployment.Artifacts;
 using BpfLifecycle.Deployment.Gates;
 using BpfLifecycle.Deployment.Security;
+using BpfLifecycle.Host.Agent;
 using BpfLifecycle.Host.Commands;
+using BpfLifecycle.Observability.DependencyInjection;
+using BpfLifecycle.Observability.Metrics;
+using OpenTelemetry.Metrics;
 using BpfLifecycle.Host.Demo;
 using BpfLifecycle.Host.Lifecycle;
 using Microsoft.Extensions.Configuration;
@@ -68,16 +72,29 @@ config.Subcommands.Add(configGet);
 config.Subcommands.Add(configSet);
 root.Subcommands.Add(config);
 
+var followOption = new Option<bool>("--follow", "-f") { Description = "Keep reading until Ctrl+C." };
+var logs = new Command("logs", "Write the BPF log records of the serving versions (to stderr, through ILogger).") { followOption };
+logs.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<LogsCommand>().RunAsync(parse.GetValue(followOption), token),
+    builder => builder.Services.AddBpfObservability(builder.Configuration.GetSection("Observability"))));
+root.Subcommands.Add(logs);
+
 var audit = new Command("audit", "Audit log commands.");
 var auditVerify = new Command("verify", "Verify the application's hash-chained audit log; exit 1 when it was tampered with.");
 auditVerify.SetAction((parse, ct) => RunAsync(parse, ct, (sp, _) => Task.FromResult(sp.GetRequiredService<LifecycleCommands>().AuditVerify())));
 audit.Subcommands.Add(auditVerify);
 root.Subcommands.Add(audit);
 
+var metricsOption = new Option<string>("--metrics") { Description = "Prometheus scrape endpoint address:port (loopback by default).", DefaultValueFactory = _ => "127.0.0.1:9464" };
+var run = new Command("run", "The long-running agent: re-adopts pinned state, watches the application's versions, forwards BPF log records, raises alerts and serves Prometheus metrics.") { metricsOption };
+run.SetAction((parse, ct) => RunAgentAsync(parse, parse.GetValue(metricsOption)!, ct));
+root.Subcommands.Add(run);
+
 var keepOption = new Option<bool>("--keep") { Description = "Leave the demo running until Ctrl+C." };
 var artifactsOption = new Option<string?>("--artifacts") { Description = "Directory holding the v1, v2 and v3 artifacts (default: the ones shipped with the app)." };
-var demo = new Command("demo", "Deploy v1, canary v2 to promotion and see faulty v3 rolled back, on a private veth pair with real traffic; then clean up.") { keepOption, artifactsOption };
-demo.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<DemoCommand>().RunAsync(parse.GetValue(keepOption), parse.GetValue(artifactsOption), token)));
+var demoMetricsOption = new Option<string>("--metrics") { Description = "Prometheus scrape endpoint of the demo's agent, address:port.", DefaultValueFactory = _ => "127.0.0.1:9464" };
+var demo = new Command("demo", "Deploy v1, canary v2 to promotion and see faulty v3 rolled back, on a private veth pair with real traffic; then clean up.") { keepOption, artifactsOption, demoMetricsOption };
+demo.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<DemoCommand>().RunAsync(parse.GetValue(keepOption), parse.GetValue(artifactsOption), token),
+    builder => AddAgent(builder, MetricsEndpoint(parse.GetValue(demoMetricsOption)!), hosted: false)));
 root.Subcommands.Add(demo);
 
 // Ctrl+C, SIGTERM (systemd stop) and SIGHUP all cancel the running command so it can undo what it made.
@@ -93,11 +110,11 @@ void Cancel(PosixSignalContext context)
     shutdown.Cancel();
 }
 
-async Task<int> RunAsync(ParseResult parse, CancellationToken ct, Func<IServiceProvider, CancellationToken, Task<int>> body)
+async Task<int> RunAsync(ParseResult parse, CancellationToken ct, Func<IServiceProvider, CancellationToken, Task<int>> body, Action<HostApplicationBuilder>? configure = null)
 {
     try
     {
-        using var host = BuildHost(parse);
+        using var host = BuildHost(parse, configure);
         return await body(host.Services, ct);
     }
     catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -122,7 +139,59 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken ct, Func<IServiceP
     }
 }
 
-IHost BuildHost(ParseResult parse)
+async Task<int> RunAgentAsync(ParseResult parse, string metrics, CancellationToken ct)
+{
+    var endpoint = MetricsEndpoint(metrics);
+    var prefix = $"http://{endpoint.Host}:{endpoint.Port}/";
+    try
+    {
+        using var host = BuildHost(parse, builder => AddAgent(builder, endpoint, hosted: true));
+        var paths = host.Services.GetRequiredService<HostPaths>();
+        await Console.Out.WriteLineAsync($"agent for application '{paths.Application}': metrics at {prefix}metrics");
+        await host.RunAsync(ct);
+        return ExitCodes.Success;
+    }
+    catch (OperationCanceledException) when (ct.IsCancellationRequested)
+    {
+        return ExitCodes.Success;
+    }
+    catch (ArgumentException e)
+    {
+        await Console.Error.WriteLineAsync($"error: {e.Message}");
+        return ExitCodes.Usage;
+    }
+}
+
+static void AddAgent(HostApplicationBuilder builder, (string Host, int Port) endpoint, bool hosted)
+{
+    builder.Services.AddBpfObservability(builder.Configuration.GetSection("Observability"));
+    builder.Services.AddSingleton(new MetricsEndpoint(endpoint.Host, endpoint.Port));
+    if (hosted)
+    {
+        builder.Services.AddHostedService<AgentService>();
+    }
+
+    builder.Services.AddOpenTelemetry().WithMetrics(m => m
+        .AddMeter(BpfLifecycleMetrics.MeterName)
+        .AddPrometheusHttpListener(o =>
+        {
+            o.Host = endpoint.Host;
+            o.Port = endpoint.Port;
+        }));
+}
+
+static (string Host, int Port) MetricsEndpoint(string address)
+{
+    var colon = address.LastIndexOf(':');
+    if (colon <= 0 || !ushort.TryParse(address[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture, out var port) || port == 0)
+    {
+        throw new ArgumentException($"--metrics '{address}' is not address:port (e.g. 127.0.0.1:9464).");
+    }
+
+    return (address[..colon], port);
+}
+
+IHost BuildHost(ParseResult parse, Action<HostApplicationBuilder>? configure = null)
 {
     var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
     {
@@ -144,6 +213,8 @@ IHost BuildHost(ParseResult parse)
     builder.Services.AddSingleton<LifecycleFactory>();
     builder.Services.AddTransient<LifecycleCommands>();
     builder.Services.AddTransient<ConfigCommands>();
+    builder.Services.AddTransient<LogsCommand>();
     builder.Services.AddTransient<DemoCommand>();
+    configure?.Invoke(builder);
     return builder.Build();
 }

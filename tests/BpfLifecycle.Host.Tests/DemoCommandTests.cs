@@ -29,10 +29,16 @@ public sealed partial class DemoCommandTests : KernelTestBase
     public async Task Interrupted_demo_cleans_up_and_exits_130(int signal)
     {
         KernelTest.RequireTool("ip");
-        using var demo = HostProcess.Start("demo", "--keep");
+        var port = Random.Shared.Next(30_000, 40_000);
+        using var demo = HostProcess.Start("demo", "--keep", "--metrics", $"127.0.0.1:{port}");
         await demo.WaitForOutputAsync("canary share 10% to version 2", Timeout);
         var (ns, veth) = NetworkOf(demo);
         Assert.True(Directory.Exists($"/sys/class/net/{veth}"), $"{veth} should exist while the demo runs");
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) })
+        {
+            var metrics = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", TestContext.Current.CancellationToken);
+            Assert.Contains("target_info", metrics, StringComparison.Ordinal);
+        }
 
         demo.Signal(signal);
         await demo.WaitForExitAsync(TimeSpan.FromSeconds(20));

@@ -197,6 +197,64 @@ public sealed class LifecycleCommandTests : KernelTestBase
         Assert.True(again.ExitCode == 0, again.ToString());
     }
 
+    [Fact]
+    public async Task Agent_readopts_the_deployment_serves_prometheus_metrics_and_stops_on_sigterm()
+    {
+        (await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook)).Dispose();
+        var port = Random.Shared.Next(20_000, 30_000);
+        using var agent = HostProcess.Start(Args("run", "--metrics", $"127.0.0.1:{port}"));
+        await agent.WaitForOutputAsync("metrics at", Timeout);
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var text = "";
+        for (var attempt = 0; attempt < 40 && !text.Contains("bpflifecycle_program_runs", StringComparison.Ordinal); attempt++)
+        {
+            await _net.SendUdpAsync(100, 9000, cancellationToken: Ct);
+            await Task.Delay(500, Ct);
+            try
+            {
+                text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", Ct);
+            }
+            catch (HttpRequestException)
+            {
+            }
+        }
+
+        Assert.Contains($"bpflifecycle_application=\"{_app}\"", text, StringComparison.Ordinal);
+        Assert.Contains("bpflifecycle_version=\"1\"", text, StringComparison.Ordinal);
+        Assert.Contains("bpflifecycle_program_runs", text, StringComparison.Ordinal);
+        Assert.Contains("pinned state re-adopted", agent.StandardError, StringComparison.Ordinal);
+
+        agent.Signal(15);
+        await agent.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(agent.ExitCode == 0, agent.ToString());
+        // Stopping the agent never detaches: the version keeps serving.
+        Assert.Equal(1, Active(await Json("status", "--json")));
+    }
+
+    [Fact]
+    public async Task Config_set_reaches_every_loaded_version_and_get_reads_it_back()
+    {
+        (await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook)).Dispose();
+        (await Bpflc("deploy", Sample("v2"), "--strategy", "immediate")).Dispose();
+        using (var unset = await Bpflc("config", "get", "log_sample_percent"))
+        {
+            Assert.True(unset.ExitCode == 5, unset.ToString());
+        }
+
+        using (var set = await Bpflc("config", "set", "log_sample_percent", "25"))
+        {
+            Assert.True(set.ExitCode == 0, set.ToString());
+            Assert.Contains("versions 2, 1", set.StandardOutput, StringComparison.Ordinal);
+        }
+
+        using var get = await Bpflc("config", "get", "log_sample_percent");
+        Assert.Contains("log_sample_percent = 25", get.StandardOutput, StringComparison.Ordinal);
+        using var bad = await Bpflc("config", "set", "log_sample_percent", "-3");
+        Assert.True(bad.ExitCode == 2, bad.ToString());
+        Assert.Contains("'-3' is not an unsigned integer", bad.StandardError, StringComparison.Ordinal);
+    }
+
     private static long Active(JsonElement status) => Assert.Single(status.EnumerateArray().ToList()).GetProperty("activeVersionId").GetInt64();
 
     private string[] Args(params string[] args) => ["--app", _app, "--state-dir", _stateRoot, "--pin-root", _pinRoot, .. args];

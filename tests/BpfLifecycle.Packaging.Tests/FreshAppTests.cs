@@ -8,8 +8,11 @@ namespace BpfLifecycle.Packaging.Tests;
 public sealed class FreshAppTests(PackedFeed feed) : KernelTestBase
 {
     [Fact]
-    public async Task Fresh_app_restores_the_packages_builds_and_loads_a_program()
+    public async Task Fresh_app_restores_the_packages_builds_loads_a_program_and_runs_a_signed_deployment()
     {
+        KernelTest.RequireTool("ip");
+        using var net = new NetworkNamespacePair();
+        var pinRoot = NewPinDirectory();
         var app = Path.Combine(feed.Root, "fresh-app");
         Directory.CreateDirectory(app);
         await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
@@ -42,6 +45,10 @@ public sealed class FreshAppTests(PackedFeed feed) : KernelTestBase
             """, TestContext.Current.CancellationToken);
         await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), """
             using System.Reflection;
+            using BpfLifecycle.Deployment;
+            using BpfLifecycle.Deployment.Artifacts;
+            using BpfLifecycle.Deployment.Security;
+            using BpfLifecycle.Deployment.Strategies;
             using BpfLifecycle.Interop;
             using BpfLifecycle.Interop.Asm;
 
@@ -63,12 +70,33 @@ public sealed class FreshAppTests(PackedFeed feed) : KernelTestBase
             var include = typeof(Program).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "BpfLifecycleIncludeDir").Value!;
             Console.WriteLine($"program {info.Name} id {info.Id} maps {info.MapIds.Count}");
             Console.WriteLine($"header {File.Exists(Path.Combine(include, "bpf_lifecycle.h"))}");
+
+            // A signed deployment, as the README shows it.
+            var trust = new TrustStore();
+            trust.AddFile(args[4], "demo");
+            var signatures = new SignaturePolicy(trust);
+            using var manager = new DeploymentManager(
+                new DeploymentOptions { Application = "fresh", StateDirectory = args[2], BpffsRoot = args[3] },
+                gates: [new SignatureGate(signatures), new CapabilityGate()]);
+            var outcome = await manager.DeployAsync(signatures.LoadVerified(args[0]), new DeploymentRequest
+            {
+                Strategy = RolloutStrategy.Immediate(),
+                AttachPoints = [AttachPoint.Parse(args[1])],
+            });
+            var status = manager.GetStatus();
+            Console.WriteLine($"deploy {outcome.Result} active {status.ActiveVersionId} links {status.LinkIds.Count}");
+            await manager.UndeployAsync();
+            Console.WriteLine($"undeployed links {manager.GetStatus().LinkIds.Count}");
             """, TestContext.Current.CancellationToken);
 
-        var output = await Dotnet.RunCheckedAsync(app, TimeSpan.FromMinutes(10), "run", "-c", "Release");
+        var output = await Dotnet.RunCheckedAsync(app, TimeSpan.FromMinutes(10), "run", "-c", "Release", "--",
+            Path.Combine(Dotnet.RepositoryRoot, "samples", "artifacts", "v1"), $"xdp:{net.HostInterface}", Path.Combine(feed.Root, "state"), pinRoot,
+            Path.Combine(Dotnet.RepositoryRoot, "samples", "keys", "demo-signing.pub.pem"));
 
         Assert.Matches(@"program fresh_xdp id \d+ maps 1", output);
         Assert.Contains("header True", output, StringComparison.Ordinal);
+        Assert.Contains("deploy Promoted active 1 links 1", output, StringComparison.Ordinal);
+        Assert.Contains("undeployed links 0", output, StringComparison.Ordinal);
         Assert.DoesNotContain(Path.Combine(Dotnet.RepositoryRoot, "src"), File.ReadAllText(Path.Combine(app, "obj", "project.assets.json")), StringComparison.Ordinal);
     }
 }

@@ -3,7 +3,10 @@
 // the final status, and removes everything it made (unless --keep, which keeps it running until Ctrl+C).
 using BpfLifecycle.Deployment;
 using BpfLifecycle.Deployment.Artifacts;
+using BpfLifecycle.Host.Agent;
 using BpfLifecycle.Host.Commands;
+using BpfLifecycle.Observability.Monitoring;
+using Microsoft.Extensions.DependencyInjection;
 using BpfLifecycle.Host.Lifecycle;
 using BpfLifecycle.Host.Rendering;
 using Microsoft.Extensions.Hosting;
@@ -14,7 +17,7 @@ namespace BpfLifecycle.Host.Demo;
 
 internal sealed class DemoCommand(
     LifecycleFactory factory, HostPaths paths, IHostEnvironment environment, IOptions<DemoOptions> options,
-    TimeProvider time, ILogger<DemoCommand> logger, TextWriter output)
+    TimeProvider time, ILogger<DemoCommand> logger, TextWriter output, IServiceProvider services)
 {
     /// <summary>Canary steps of the demo: short, so the whole story fits in well under two minutes.</summary>
     private static readonly double[] CanarySteps = [10, 50, 100];
@@ -38,6 +41,7 @@ internal sealed class DemoCommand(
         Say($"application '{demoPaths.Application}': state {demoPaths.StateDirectory}, pins {demoPaths.PinDirectory}");
 
         var app = factory.Create(demoPaths);
+        var agent = await StartAgentAsync(demoPaths, ct);
         try
         {
             await using var traffic = new TrafficGenerator(network.OpenSender(9999), options.Value.PacketsPerSecond, time);
@@ -57,6 +61,7 @@ internal sealed class DemoCommand(
             output.WriteLine();
             LifecycleCommands.PrintVersions(app.Manager.GetVersions().Select(VersionDocument.From), output);
             Say($"traffic: {traffic.Sent} datagrams sent; audit log {demoPaths.AuditLogPath}");
+            Say(agent.Metrics is { } m ? $"metrics: {m} (Prometheus; the demo's agent serves them while it runs)" : "metrics: not served (see the warning above)");
 
             var asExpected = v1.Result == DeploymentResult.Promoted && v2.Result == DeploymentResult.Promoted && v3.Result == DeploymentResult.RolledBack
                 && app.Manager.GetStatus().ActiveVersionId == v2.Version?.Id;
@@ -77,7 +82,53 @@ internal sealed class DemoCommand(
         finally
         {
             // Runs on Ctrl+C too: nothing the demo made may outlive it.
+            await agent.StopAsync();
             await CleanUpAsync(app, demoPaths, network);
+        }
+    }
+
+    /// <summary>
+    /// Starts what `bpflc run` runs, for the demo's application: the monitoring loop, the Prometheus endpoint and the
+    /// agent that follows the versions. A busy metrics port only costs the metrics, not the demo.
+    /// </summary>
+    private async Task<DemoAgent> StartAgentAsync(HostPaths demoPaths, CancellationToken ct)
+    {
+        var hosted = services.GetServices<IHostedService>().ToList();
+        var agent = new AgentService(factory, demoPaths, services.GetRequiredService<BpfMonitor>(), time, services.GetRequiredService<ILogger<AgentService>>());
+        var endpoint = services.GetService<MetricsEndpoint>();
+        try
+        {
+            foreach (var h in hosted)
+            {
+                await h.StartAsync(ct);
+            }
+        }
+        catch (Exception e) when (e is System.Net.HttpListenerException or InvalidOperationException)
+        {
+            logger.LogWarning("Metrics endpoint {Endpoint} could not start: {Message}", endpoint, e.Message);
+            endpoint = null;
+        }
+
+        await agent.StartAsync(ct);
+        return new DemoAgent(agent, hosted, endpoint);
+    }
+
+    private sealed record DemoAgent(AgentService Agent, IReadOnlyList<IHostedService> Hosted, MetricsEndpoint? Metrics)
+    {
+        public async Task StopAsync()
+        {
+            await Agent.StopAsync(CancellationToken.None);
+            Agent.Dispose();
+            foreach (var h in Hosted.Reverse())
+            {
+                try
+                {
+                    await h.StopAsync(CancellationToken.None);
+                }
+                catch (InvalidOperationException)
+                {
+                }
+            }
         }
     }
 
