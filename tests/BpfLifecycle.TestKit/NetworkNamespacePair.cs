@@ -115,13 +115,16 @@ public sealed class NetworkNamespacePair : IDisposable
         }
     }
 
-    /// <summary>Reads datagrams from <paramref name="socket"/> until <paramref name="quiet"/> passes with none; returns how many arrived.</summary>
-    public static async Task<int> DrainAsync(Socket socket, TimeSpan quiet, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Reads datagrams from <paramref name="socket"/> until <paramref name="expected"/> have arrived or <paramref name="quiet"/>
+    /// passes with none; returns how many arrived.
+    /// </summary>
+    public static async Task<int> DrainAsync(Socket socket, TimeSpan quiet, int expected = int.MaxValue, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(socket);
         var buffer = new byte[2048];
         var received = 0;
-        while (true)
+        while (received < expected)
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             cts.CancelAfter(quiet);
@@ -132,9 +135,11 @@ public sealed class NetworkNamespacePair : IDisposable
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                return received;
+                break;
             }
         }
+
+        return received;
     }
 
     /// <summary>Deletes the namespace (which removes its veth end) and the root end of the pair.</summary>

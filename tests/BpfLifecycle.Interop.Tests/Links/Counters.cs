@@ -26,6 +26,19 @@ internal sealed class Counters : IDisposable
         }
     }
 
+    /// <summary>Polls until the slot reaches <paramref name="atLeast"/> or two seconds pass (packets on a veth are handled asynchronously); returns its value.</summary>
+    public async Task<ulong> WaitForAsync(int slot, ulong atLeast)
+    {
+        var deadline = Environment.TickCount64 + 2000;
+        ulong value;
+        while ((value = this[slot]) < atLeast && Environment.TickCount64 < deadline)
+        {
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+
+        return value;
+    }
+
     /// <summary>Emits: r1 = &amp;counter[slot]; r2 = 1; lock *(u64 *)r1 += r2. Clobbers r1 and r2.</summary>
     public BpfAssembler EmitIncrement(BpfAssembler asm, int slot)
         => asm.LoadMapValue(BpfRegister.R1, Map.Fd, slot * 8)

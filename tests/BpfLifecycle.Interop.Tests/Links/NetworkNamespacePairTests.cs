@@ -24,7 +24,7 @@ public sealed class NetworkNamespacePairTests : KernelTestBase
             Assert.Contains(net.PeerAddress.ToString() + "/30", addr, StringComparison.Ordinal);
             using var receiver = net.BindHostUdp(40125);
             await net.SendUdpAsync(5, 40125, cancellationToken: ct);
-            Assert.Equal(5, await NetworkNamespacePair.DrainAsync(receiver, TimeSpan.FromMilliseconds(300), ct));
+            Assert.Equal(5, await NetworkNamespacePair.DrainAsync(receiver, TimeSpan.FromSeconds(2), 5, ct));
         }
 
         var (_, after) = await NetworkNamespacePair.RunAsync("ip", ["netns", "list"], ct);

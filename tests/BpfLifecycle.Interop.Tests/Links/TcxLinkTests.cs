@@ -41,7 +41,8 @@ public sealed class TcxLinkTests : KernelTestBase
 
         using var receiver = net.BindHostUdp(Port);
         await net.SendUdpAsync(40, Port, cancellationToken: ct);
-        Assert.True(counters[0] >= 40, $"ingress counted {counters[0]} of 40 packets");
+        var ingressCount = await counters.WaitForAsync(0, 40);
+        Assert.True(ingressCount >= 40, $"ingress counted {ingressCount} of 40 packets");
 
         using (var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
         {
