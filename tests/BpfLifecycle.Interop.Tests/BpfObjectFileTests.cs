@@ -210,6 +210,9 @@ public sealed class BpfObjectFileTests : KernelTestBase
             Assert.Contains("invalid access to packet", ex.VerifierLog, StringComparison.Ordinal);
             Assert.Contains("invalid access to packet", ex.Message, StringComparison.Ordinal);
             Assert.DoesNotContain("END PROG LOAD LOG", ex.VerifierLog, StringComparison.Ordinal);
+            // Longer than the 512-byte first formatting buffer: proves the retry from a fresh va_list copy.
+            Assert.True(ex.VerifierLog.Length > 512, $"log of {ex.VerifierLog.Length} bytes");
+            Assert.Contains("R1", ex.VerifierLog[..200], StringComparison.Ordinal);
             var retry = Assert.Throws<InvalidOperationException>(() => obj.Load());
             Assert.Contains("open it again", retry.Message, StringComparison.Ordinal);
         }
