@@ -28,3 +28,8 @@ if ! awk '$2 == "/sys/fs/bpf" && $3 == "bpf" { found = 1 } END { exit !found }' 
   mkdir -p /sys/fs/bpf
   mount -t bpf bpf /sys/fs/bpf
 fi
+
+# Tracepoint ids are read from tracefs.
+if [ -d /sys/kernel/tracing ] && ! awk '$2 == "/sys/kernel/tracing" { found = 1 } END { exit !found }' /proc/mounts; then
+  mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
+fi

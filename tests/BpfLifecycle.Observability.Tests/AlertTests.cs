@@ -15,12 +15,29 @@ public sealed class AlertTests
 
     internal sealed class RecordingSink : IAlertSink
     {
-        public List<Alert> Alerts { get; } = new();
+        private readonly List<Alert> _alerts = new();
+
+        // A snapshot: the hosted loop delivers on the thread pool while a test reads.
+        public List<Alert> Alerts
+        {
+            get
+            {
+                lock (_alerts)
+                {
+                    return _alerts.ToList();
+                }
+            }
+        }
+
         public string Name => "recording";
 
         public ValueTask SendAsync(Alert alert, CancellationToken cancellationToken)
         {
-            Alerts.Add(alert);
+            lock (_alerts)
+            {
+                _alerts.Add(alert);
+            }
+
             return ValueTask.CompletedTask;
         }
     }

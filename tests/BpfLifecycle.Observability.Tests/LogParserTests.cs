@@ -69,6 +69,32 @@ public sealed class LogParserTests
         Assert.NotEqual(0ul, sink);
     }
 
+    [Fact]
+    public void Forwarding_to_a_disabled_level_allocates_nothing()
+    {
+        var logger = new FakeLogger();
+        logger.ControlLevel(LogLevel.Trace, false);
+        var forwarder = new BpfLogForwarder(logger);
+        var bytes = LogRecords.Build(BpfLcLogLevel.Trace, "hot path");
+        var bad = new byte[20];
+        for (var i = 0; i < 100; i++)
+        {
+            forwarder.Forward(bytes, Source);
+            forwarder.Forward(bad, Source);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            forwarder.Forward(bytes, Source);
+            forwarder.Forward(bad, Source);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(10_100, forwarder.Statistics.Forwarded);
+        Assert.Equal(0, logger.Collector.Count);
+    }
+
     [Theory]
     [InlineData(BpfLcLogLevel.Trace, LogLevel.Trace)]
     [InlineData(BpfLcLogLevel.Debug, LogLevel.Debug)]

@@ -67,7 +67,8 @@ public sealed partial class BpfMonitor : IDisposable
         _time = timeProvider;
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger<BpfMonitor>();
-        _forwarder = new BpfLogForwarder(loggerFactory.CreateLogger(LogCategory), metrics);
+        // Meters are fed per drain by the rings (one Add per ring and drain), not per record.
+        _forwarder = new BpfLogForwarder(loggerFactory.CreateLogger(LogCategory));
     }
 
     /// <summary>The logger category BPF log records are written under.</summary>
@@ -249,7 +250,7 @@ public sealed partial class BpfMonitor : IDisposable
         {
             foreach (var ring in _rings.Values)
             {
-                n += ring.Drain(_forwarder, maxPerRing);
+                n += ring.Drain(_forwarder, _metrics, maxPerRing);
             }
         }
 
@@ -413,34 +414,62 @@ public sealed partial class BpfMonitor : IDisposable
     {
         public List<MonitoredProgram> Sources { get; } = new();
 
-        public int Drain(BpfLogForwarder forwarder, int max)
+        private long[] _forwarded = new long[1];
+        private long[] _malformed = new long[1];
+
+        public int Drain(BpfLogForwarder forwarder, BpfLifecycleMetrics metrics, int max)
         {
+            if (_forwarded.Length < Sources.Count)
+            {
+                _forwarded = new long[Sources.Count];
+                _malformed = new long[Sources.Count];
+            }
+
             var n = 0;
             while (n < max && ring.TryRead(out var record))
             {
-                forwarder.Forward(record, SourceOf(record));
+                var source = SourceOf(record);
+                if (forwarder.Forward(record, Sources[source].Identity) == BpfLogParseStatus.Ok)
+                {
+                    _forwarded[source]++;
+                }
+                else
+                {
+                    _malformed[source]++;
+                }
+
                 n++;
             }
 
             ring.Commit();
+            for (var i = 0; i < Sources.Count; i++)
+            {
+                if (_forwarded[i] + _malformed[i] > 0)
+                {
+                    metrics.RecordLogRecords(Sources[i].Identity, _forwarded[i], malformed: _malformed[i]);
+                    _forwarded[i] = 0;
+                    _malformed[i] = 0;
+                }
+            }
+
             return n;
         }
 
-        private ProgramIdentity SourceOf(ReadOnlySpan<byte> record)
+        private int SourceOf(ReadOnlySpan<byte> record)
         {
             if (Sources.Count > 1 && record.Length >= BpfLcAbi.LogHeaderSize)
             {
                 var versionId = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(record[16..]);
-                foreach (var s in Sources)
+                for (var i = 0; i < Sources.Count; i++)
                 {
-                    if (s.VersionId == versionId)
+                    if (Sources[i].VersionId == versionId)
                     {
-                        return s.Identity;
+                        return i;
                     }
                 }
             }
 
-            return Sources[0].Identity;
+            return 0;
         }
 
         public void Dispose() => ring.Dispose();
