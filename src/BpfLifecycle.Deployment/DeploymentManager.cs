@@ -92,8 +92,8 @@ public sealed partial class DeploymentManager : IDisposable
             await RecoverCoreAsync(progress).ConfigureAwait(false);
 
             // Gates: nothing is registered or loaded before every gate allows.
-            var objectMaps = ObjectLoader.ReadMapSpecs(artifact.ObjectBytes.Span);
-            var gateContext = new GateContext(Application, artifact, objectMaps.Select(m => new BpfMapSpec(m.Name, m.Type, m.KeySize, m.ValueSize, m.MaxEntries, (BpfMapFlags)m.Flags)).ToList());
+            var objectMaps = ObjectLoader.ReadMapSpecs(artifact.ObjectBytes);
+            var gateContext = new GateContext(Application, artifact, objectMaps);
             foreach (var gate in _gates)
             {
                 var verdict = await gate.CheckAsync(gateContext, cancellationToken).ConfigureAwait(false);
@@ -388,7 +388,7 @@ public sealed partial class DeploymentManager : IDisposable
             }
 
             var globals = LoadGlobals(version.Id);
-            using var loaded = ObjectLoader.Load(artifact.ObjectBytes.Span, version.Program, reuse, globals);
+            using var loaded = ObjectLoader.Load(artifact.ObjectBytes, version.Program, reuse, globals);
             _pins.PinVersion(version.Id, loaded);
         }
         finally
@@ -416,7 +416,7 @@ public sealed partial class DeploymentManager : IDisposable
         AtomicFile.WriteAllBytes(Path.Combine(_stateDir, "globals", $"{versionId}.json"), JsonSerializer.SerializeToUtf8Bytes(all));
     }
 
-    private void CheckStateMaps(Artifact artifact, IReadOnlyList<ObjectMapSpec> objectMaps, VersionRecord baseline)
+    private void CheckStateMaps(Artifact artifact, IReadOnlyList<BpfMapSpec> objectMaps, VersionRecord baseline)
     {
         foreach (var name in artifact.Manifest.StateMaps)
         {
@@ -428,7 +428,7 @@ public sealed partial class DeploymentManager : IDisposable
                 continue;
             }
 
-            var diff = ObjectLoader.Compare(Bpf.GetMapInfo(live), spec);
+            var diff = ObjectLoader.Compare(spec, Bpf.GetMapInfo(live));
             if (diff.Count > 0)
             {
                 throw new IncompatibleStateMapException(name, diff);

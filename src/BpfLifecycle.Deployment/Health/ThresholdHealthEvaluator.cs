@@ -1,5 +1,6 @@
 // A minimal health evaluator used when the host registers none: error rate and missed tail calls
 // against fixed thresholds, with a minimum number of runs before it judges.
+using System.Globalization;
 using BpfLifecycle.Observability.Health;
 
 namespace BpfLifecycle.Deployment.Health;
@@ -36,7 +37,7 @@ public sealed class ThresholdHealthEvaluator : IHealthEvaluator
         var rules = new List<HealthRuleResult>
         {
             new("error-rate", candidate.ErrorRate <= _options.MaxErrorRate, candidate.ErrorRate, _options.MaxErrorRate, AlertSeverity.Critical,
-                $"error rate {candidate.ErrorRate:P2} ({candidate.Errors}/{candidate.Runs}) {(candidate.ErrorRate <= _options.MaxErrorRate ? "<=" : ">")} {_options.MaxErrorRate:P2}"),
+                string.Create(CultureInfo.InvariantCulture, $"error rate {candidate.ErrorRate * 100:0.00}% ({candidate.Errors}/{candidate.Runs}) {(candidate.ErrorRate <= _options.MaxErrorRate ? "<=" : ">")} {_options.MaxErrorRate * 100:0.00}%")),
             new("missed-tail-calls", candidate.MissedTailCalls <= _options.MaxMissedTailCalls, candidate.MissedTailCalls, _options.MaxMissedTailCalls, AlertSeverity.Critical,
                 $"{candidate.MissedTailCalls} missed tail calls (limit {_options.MaxMissedTailCalls})"),
         };

@@ -1,0 +1,185 @@
+// Strategy logic without the kernel: a recording RolloutContext and FakeTimeProvider check the order of
+// switches, canary steps and observations, the decisions and their reasons, and option validation.
+using BpfLifecycle.Deployment.Artifacts;
+using BpfLifecycle.Deployment.Health;
+using BpfLifecycle.Deployment.State;
+using BpfLifecycle.Deployment.Strategies;
+using BpfLifecycle.Observability.Health;
+using Microsoft.Extensions.Time.Testing;
+
+namespace BpfLifecycle.Deployment.Tests;
+
+public sealed class StrategyTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Canary_walks_its_steps_observing_each_then_promotes()
+    {
+        var ctx = new RecordingContext(_ => Healthy());
+        var d = await RolloutStrategy.Canary(new() { StepsBasisPoints = [100, 1_000, 10_000], StepObservation = TimeSpan.FromSeconds(5) }).ExecuteAsync(ctx, Ct);
+
+        Assert.True(d.Promote, d.Reason);
+        Assert.Equal(["vectors", "share 100", "observe 5s", "share 1000", "observe 5s", "share 10000", "observe 5s"], ctx.Calls);
+        Assert.Contains("1% -> 10% -> 100%", d.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Canary_rolls_back_at_the_first_unhealthy_step_with_the_evidence()
+    {
+        var ctx = new RecordingContext(n => n == 2 ? Unhealthy() : Healthy());
+        var d = await RolloutStrategy.Canary(new() { StepsBasisPoints = [100, 1_000, 10_000], StepObservation = TimeSpan.FromSeconds(1), RunTestVectors = false }).ExecuteAsync(ctx, Ct);
+
+        Assert.False(d.Promote);
+        Assert.StartsWith("canary at 10% unhealthy", d.Reason, StringComparison.Ordinal);
+        Assert.Equal(HealthVerdict.Unhealthy, d.Evidence!.Verdict);
+        Assert.DoesNotContain("share 10000", ctx.Calls);
+    }
+
+    [Fact]
+    public async Task Blue_green_with_failing_vectors_never_switches()
+    {
+        var ctx = new RecordingContext(_ => Healthy()) { VectorsPass = false };
+        var d = await RolloutStrategy.BlueGreen(new() { ObservationWindow = TimeSpan.FromSeconds(1) }).ExecuteAsync(ctx, Ct);
+
+        Assert.False(d.Promote);
+        Assert.Equal(["vectors"], ctx.Calls);
+        Assert.Contains("returned 1, expected 2", d.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Blue_green_switches_then_observes_its_window()
+    {
+        var ctx = new RecordingContext(_ => Healthy());
+        var d = await RolloutStrategy.BlueGreen(new() { ObservationWindow = TimeSpan.FromSeconds(30) }).ExecuteAsync(ctx, Ct);
+
+        Assert.True(d.Promote);
+        Assert.Equal(["vectors", "route Candidate", "observe 30s"], ctx.Calls);
+    }
+
+    [Fact]
+    public async Task Insufficient_evidence_promotes_by_default_and_rolls_back_when_evidence_is_required()
+    {
+        var lenient = await RolloutStrategy.Immediate(new() { ObservationWindow = TimeSpan.FromSeconds(1) }).ExecuteAsync(new RecordingContext(_ => Report(HealthVerdict.InsufficientEvidence)), Ct);
+        var strict = await RolloutStrategy.Immediate(new() { ObservationWindow = TimeSpan.FromSeconds(1), RequireEvidence = true }).ExecuteAsync(new RecordingContext(_ => Report(HealthVerdict.InsufficientEvidence)), Ct);
+
+        Assert.True(lenient.Promote);
+        Assert.False(strict.Promote);
+    }
+
+    [Fact]
+    public async Task Immediate_without_a_window_switches_and_promotes_without_observing()
+    {
+        var ctx = new RecordingContext(_ => Unhealthy());
+        var d = await RolloutStrategy.Immediate().ExecuteAsync(ctx, Ct);
+        Assert.True(d.Promote);
+        Assert.Equal(["route Candidate"], ctx.Calls);
+    }
+
+    [Fact]
+    public async Task Context_delays_run_on_the_time_provider()
+    {
+        var time = new FakeTimeProvider();
+        var ctx = new RecordingContext(_ => Healthy(), time);
+        var delay = ctx.DelayAsync(TimeSpan.FromMinutes(10), Ct);
+        time.Advance(TimeSpan.FromMinutes(9));
+        Assert.False(delay.IsCompleted);
+        time.Advance(TimeSpan.FromMinutes(1));
+        await delay;
+    }
+
+    [Theory]
+    [InlineData(new[] { 100, 50 }, "must increase")]
+    [InlineData(new[] { 0 }, "outside 1..10000")]
+    [InlineData(new[] { 20_000 }, "outside 1..10000")]
+    public void Canary_options_are_validated_with_the_field_named(int[] steps, string expected)
+    {
+        var e = Assert.Throws<ArgumentException>(() => RolloutStrategy.Canary(new() { StepsBasisPoints = steps }));
+        Assert.Contains("StepsBasisPoints", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Blue_green_options_reject_a_non_positive_window()
+    {
+        var e = Assert.Throws<ArgumentException>(() => RolloutStrategy.BlueGreen(new() { ObservationWindow = TimeSpan.Zero }));
+        Assert.Contains("ObservationWindow", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Threshold_evaluator_names_the_figures()
+    {
+        var eval = new ThresholdHealthEvaluator(new ThresholdHealthOptions { MinimumRuns = 10, MaxErrorRate = 0.01 });
+        var bad = eval.Evaluate(new HealthSample(200, 10, 0, 0, 0, 0, TimeSpan.FromSeconds(1)), null);
+        var few = eval.Evaluate(new HealthSample(5, 0, 0, 0, 0, 0, TimeSpan.FromSeconds(1)), null);
+        var missed = eval.Evaluate(new HealthSample(100, 0, 0, 3, 0, 0, TimeSpan.FromSeconds(1)), null);
+        var good = eval.Evaluate(new HealthSample(100, 1, 0, 0, 0, 0, TimeSpan.FromSeconds(1)), null);
+
+        Assert.Equal(HealthVerdict.Unhealthy, bad.Verdict);
+        Assert.Contains("error rate 5.00% (10/200) > 1.00%", bad.Failures.Single().Explanation, StringComparison.Ordinal);
+        Assert.Equal(HealthVerdict.InsufficientEvidence, few.Verdict);
+        Assert.Equal("missed-tail-calls", missed.Failures.Single().Rule);
+        Assert.Equal(HealthVerdict.Healthy, good.Verdict);
+    }
+
+    private static HealthReport Report(HealthVerdict v) => new(v, v == HealthVerdict.Unhealthy ? [new HealthRuleResult("error-rate", false, 0.5, 0.01, AlertSeverity.Critical, "error rate 50% > 1%")] : [], default, null, DateTimeOffset.UnixEpoch);
+
+    private static HealthReport Healthy() => Report(HealthVerdict.Healthy);
+
+    private static HealthReport Unhealthy() => Report(HealthVerdict.Unhealthy);
+
+    private sealed class RecordingContext(Func<int, HealthReport> observe, TimeProvider? time = null) : RolloutContext
+    {
+        private int _observations;
+
+        public List<string> Calls { get; } = [];
+
+        public bool VectorsPass { get; init; } = true;
+
+        public override string Application => "test";
+
+        public override VersionRecord Candidate { get; } = new() { Id = 2, Name = "x", Label = "2", ArtifactSha256 = new string('a', 64), Program = "p", DeployedAt = DateTimeOffset.UnixEpoch };
+
+        public override VersionRecord? Baseline { get; } = new() { Id = 1, Name = "x", Label = "1", ArtifactSha256 = new string('b', 64), Program = "p", DeployedAt = DateTimeOffset.UnixEpoch };
+
+        public override IReadOnlyList<AttachPoint> AttachPoints { get; } = [AttachPoint.Parse("xdp:eth9")];
+
+        public override TimeProvider TimeProvider { get; } = time ?? new FakeTimeProvider();
+
+        public override int CanaryBasisPoints => 0;
+
+        public override ValueTask RouteAllAsync(RolloutTarget target, CancellationToken cancellationToken)
+        {
+            Calls.Add($"route {target}");
+            return ValueTask.CompletedTask;
+        }
+
+        public override ValueTask RouteAsync(AttachPoint attachPoint, RolloutTarget target, CancellationToken cancellationToken)
+        {
+            Calls.Add($"route {attachPoint} {target}");
+            return ValueTask.CompletedTask;
+        }
+
+        public override ValueTask SetCanaryShareAsync(int basisPoints, CancellationToken cancellationToken)
+        {
+            Calls.Add($"share {basisPoints}");
+            return ValueTask.CompletedTask;
+        }
+
+        public override ValueTask<HealthReport> ObserveAsync(TimeSpan window, CancellationToken cancellationToken)
+        {
+            Calls.Add($"observe {window.TotalSeconds}s");
+            return ValueTask.FromResult(observe(++_observations));
+        }
+
+        public override ValueTask<TestVectorReport> RunTestVectorsAsync(CancellationToken cancellationToken)
+        {
+            Calls.Add("vectors");
+            return ValueTask.FromResult(new TestVectorReport(true, [new TestVectorResult("v", 2, VectorsPass ? 2 : 1, 10)]));
+        }
+
+        public override void Report(RolloutEventKind kind, string message, HealthReport? health = null)
+        {
+        }
+    }
+}
