@@ -35,6 +35,19 @@ internal sealed partial class TestObjectLoader : IDisposable
         }
     }
 
+    /// <summary>The object's map specs as libbpf read them from the ELF file (before load).</summary>
+    public IReadOnlyList<BpfMapSpec> MapSpecs()
+    {
+        var result = new List<BpfMapSpec>();
+        for (var m = bpf_object__next_map(_obj, IntPtr.Zero); m != IntPtr.Zero; m = bpf_object__next_map(_obj, m))
+        {
+            var name = Marshal.PtrToStringUTF8(bpf_map__name(m))!;
+            result.Add(new BpfMapSpec(name, (BpfMapType)bpf_map__type(m), bpf_map__key_size(m), bpf_map__value_size(m), bpf_map__max_entries(m), (BpfMapFlags)bpf_map__map_flags(m)));
+        }
+
+        return result;
+    }
+
     public void Load()
     {
         var r = bpf_object__load(_obj);
@@ -93,6 +106,27 @@ internal sealed partial class TestObjectLoader : IDisposable
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     private static partial IntPtr bpf_object__find_program_by_name(IntPtr obj, string name);
+
+    [LibraryImport(Lib)]
+    private static partial IntPtr bpf_object__next_map(IntPtr obj, IntPtr prev);
+
+    [LibraryImport(Lib)]
+    private static partial IntPtr bpf_map__name(IntPtr map);
+
+    [LibraryImport(Lib)]
+    private static partial int bpf_map__type(IntPtr map);
+
+    [LibraryImport(Lib)]
+    private static partial uint bpf_map__key_size(IntPtr map);
+
+    [LibraryImport(Lib)]
+    private static partial uint bpf_map__value_size(IntPtr map);
+
+    [LibraryImport(Lib)]
+    private static partial uint bpf_map__max_entries(IntPtr map);
+
+    [LibraryImport(Lib)]
+    private static partial uint bpf_map__map_flags(IntPtr map);
 
     [LibraryImport(Lib)]
     private static partial int bpf_map__reuse_fd(IntPtr map, int fd);
