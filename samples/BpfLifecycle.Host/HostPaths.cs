@@ -13,12 +13,30 @@ internal sealed class HostSettings
     /// <summary>Parent of per-application pin directories on bpffs.</summary>
     public string PinRoot { get; set; } = "/sys/fs/bpf/bpflifecycle";
 
-    /// <summary>Trusted signing keys: key id to a PEM public key file (relative paths are under the app's directory).</summary>
-    public Dictionary<string, string> TrustedKeys { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Signature policy, with the same keys as the meta-package's BpfLifecycleOptions.Security.</summary>
+    public SecuritySettings Security { get; set; } = new();
+}
+
+internal sealed class SecuritySettings
+{
+    /// <summary>Trusted signing keys (relative paths are under the app's directory).</summary>
+    public List<TrustedKeySettings> TrustedKeys { get; set; } = [];
 
     /// <summary>Accept artifacts without a signature (each one is written to the audit log). Default false.</summary>
     public bool AllowUnsigned { get; set; }
+}
 
+internal sealed class TrustedKeySettings
+{
+    public string Id { get; set; } = string.Empty;
+
+    /// <summary>Path of a PEM public key file.</summary>
+    public string Path { get; set; } = string.Empty;
+}
+
+/// <summary>Settings of the "Rollout" configuration section: how the host rolls out and judges versions.</summary>
+internal sealed class RolloutSettings
+{
     /// <summary>Versions kept loaded for fast rollback, the active one included.</summary>
     public int RetainedVersions { get; set; } = 3;
 

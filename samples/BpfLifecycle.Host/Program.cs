@@ -209,6 +209,7 @@ IHost BuildHost(ParseResult parse, Action<HostApplicationBuilder>? configure = n
     builder.Services.AddSingleton(TimeProvider.System);
     builder.Services.AddSingleton<TextWriter>(Console.Out);
     builder.Services.Configure<HostSettings>(builder.Configuration.GetSection("BpfLifecycle"));
+    builder.Services.Configure<RolloutSettings>(builder.Configuration.GetSection("Rollout"));
     builder.Services.Configure<DemoOptions>(builder.Configuration.GetSection("Demo"));
     builder.Services.AddSingleton<LifecycleFactory>();
     builder.Services.AddTransient<LifecycleCommands>();

@@ -24,7 +24,7 @@ public sealed class FreshAppTests(PackedFeed feed) : KernelTestBase
                 <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
               </packageSources>
               <packageSourceMapping>
-                <packageSource key="local"><package pattern="BpfLifecycle.*" /></packageSource>
+                <packageSource key="local"><package pattern="BpfLifecycle" /><package pattern="BpfLifecycle.*" /></packageSource>
                 <packageSource key="nuget.org"><package pattern="*" /></packageSource>
               </packageSourceMapping>
             </configuration>
@@ -38,13 +38,16 @@ public sealed class FreshAppTests(PackedFeed feed) : KernelTestBase
                 <ImplicitUsings>enable</ImplicitUsings>
               </PropertyGroup>
               <ItemGroup>
-                <PackageReference Include="BpfLifecycle.Deployment" Version="{feed.Version}" />
+                <PackageReference Include="BpfLifecycle" Version="{feed.Version}" />
+                <PackageReference Include="Microsoft.Extensions.DependencyInjection" Version="10.0.0" />
                 <AssemblyMetadata Include="BpfLifecycleIncludeDir" Value="$(BpfLifecycleIncludeDir)" />
               </ItemGroup>
             </Project>
             """, TestContext.Current.CancellationToken);
         await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), """
             using System.Reflection;
+            using BpfLifecycle;
+            using Microsoft.Extensions.DependencyInjection;
             using BpfLifecycle.Deployment;
             using BpfLifecycle.Deployment.Artifacts;
             using BpfLifecycle.Deployment.Security;
@@ -71,6 +74,11 @@ public sealed class FreshAppTests(PackedFeed feed) : KernelTestBase
             Console.WriteLine($"program {info.Name} id {info.Id} maps {info.MapIds.Count}");
             Console.WriteLine($"header {File.Exists(Path.Combine(include, "bpf_lifecycle.h"))}");
 
+            // The meta-package carries the DI registration.
+            var services = new ServiceCollection();
+            services.AddBpfLifecycle();
+            Console.WriteLine($"gates registered {services.Count(d => d.ServiceType == typeof(BpfLifecycle.Deployment.Gates.IDeploymentGate))}");
+
             // A signed deployment, as the README shows it.
             var trust = new TrustStore();
             trust.AddFile(args[4], "demo");
@@ -95,6 +103,7 @@ public sealed class FreshAppTests(PackedFeed feed) : KernelTestBase
 
         Assert.Matches(@"program fresh_xdp id \d+ maps 1", output);
         Assert.Contains("header True", output, StringComparison.Ordinal);
+        Assert.Matches(@"gates registered [1-9]", output);
         Assert.Contains("deploy Promoted active 1 links 1", output, StringComparison.Ordinal);
         Assert.Contains("undeployed links 0", output, StringComparison.Ordinal);
         Assert.DoesNotContain(Path.Combine(Dotnet.RepositoryRoot, "src"), File.ReadAllText(Path.Combine(app, "obj", "project.assets.json")), StringComparison.Ordinal);

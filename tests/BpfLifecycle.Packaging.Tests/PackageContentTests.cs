@@ -10,6 +10,7 @@ public sealed class PackageContentTests(PackedFeed feed)
     [Fact]
     public void Every_layer_is_packed_with_readme_licence_description_and_xml_docs()
     {
+        Assert.Contains("BpfLifecycle", feed.PackageIds);
         Assert.Contains("BpfLifecycle.Interop", feed.PackageIds);
         Assert.Contains("BpfLifecycle.Maps", feed.PackageIds);
         Assert.Contains("BpfLifecycle.Observability", feed.PackageIds);
@@ -56,6 +57,20 @@ public sealed class PackageContentTests(PackedFeed feed)
         Assert.Equal(feed.Version, deps["BpfLifecycle.Interop"]);
         Assert.Equal(feed.Version, deps["BpfLifecycle.Maps"]);
         Assert.Equal(feed.Version, deps["BpfLifecycle.Observability"]);
+    }
+
+    [Fact]
+    public void Meta_package_pulls_every_layer_at_the_packed_version()
+    {
+        using var zip = ZipFile.OpenRead(feed.PackagePath("BpfLifecycle"));
+        var nuspec = Nuspec(zip, "BpfLifecycle");
+        var deps = nuspec.Descendants().Where(e => e.Name.LocalName == "dependency").ToDictionary(e => (string)e.Attribute("id")!, e => (string)e.Attribute("version")!);
+        foreach (var layer in new[] { "BpfLifecycle.Interop", "BpfLifecycle.Maps", "BpfLifecycle.Observability", "BpfLifecycle.Deployment" })
+        {
+            Assert.Equal(feed.Version, deps[layer]);
+        }
+
+        Assert.NotNull(zip.GetEntry("lib/net10.0/BpfLifecycle.dll"));
     }
 
     [Fact]

@@ -109,27 +109,29 @@ internal sealed class ApplicationLifecycle : IDisposable
 }
 
 /// <summary>Builds <see cref="ApplicationLifecycle"/> instances from configuration.</summary>
-internal sealed class LifecycleFactory(IOptions<HostSettings> settings, IHostEnvironment environment, TimeProvider time, ILoggerFactory loggers)
+internal sealed class LifecycleFactory(IOptions<HostSettings> settings, IOptions<RolloutSettings> rollout, IHostEnvironment environment, TimeProvider time, ILoggerFactory loggers)
 {
     public HostSettings Settings => settings.Value;
+
+    public RolloutSettings Rollout => rollout.Value;
 
     public ApplicationLifecycle Create(HostPaths paths)
     {
         Directory.CreateDirectory(paths.StateDirectory);
         var trust = new TrustStore();
-        foreach (var (keyId, file) in Settings.TrustedKeys)
+        foreach (var key in Settings.Security.TrustedKeys)
         {
-            trust.AddFile(Path.IsPathRooted(file) ? file : Path.Combine(environment.ContentRootPath, file), keyId);
+            trust.AddFile(Path.IsPathRooted(key.Path) ? key.Path : Path.Combine(environment.ContentRootPath, key.Path), key.Id);
         }
 
         var audit = new FileAuditLog(new FileAuditLogOptions { Path = paths.AuditLogPath }, time);
         try
         {
-            var signatures = new SignaturePolicy(trust, new SignaturePolicyOptions { AllowUnsigned = Settings.AllowUnsigned }, audit);
+            var signatures = new SignaturePolicy(trust, new SignaturePolicyOptions { AllowUnsigned = Settings.Security.AllowUnsigned }, audit);
             IDeploymentGate[] gates = [new AuditedGate(new SignatureGate(signatures), audit), new AuditedGate(new CapabilityGate(), audit)];
-            var health = new ThresholdHealthEvaluator(new ThresholdHealthOptions { MinimumRuns = Settings.Health.MinimumRuns, MaxErrorRate = Settings.Health.MaxErrorRate }, time);
+            var health = new ThresholdHealthEvaluator(new ThresholdHealthOptions { MinimumRuns = Rollout.Health.MinimumRuns, MaxErrorRate = Rollout.Health.MaxErrorRate }, time);
             var manager = new DeploymentManager(
-                new DeploymentOptions { Application = paths.Application, StateDirectory = paths.StateRoot, BpffsRoot = paths.PinRoot, RetainedVersions = Settings.RetainedVersions },
+                new DeploymentOptions { Application = paths.Application, StateDirectory = paths.StateRoot, BpffsRoot = paths.PinRoot, RetainedVersions = Rollout.RetainedVersions },
                 gates, health, time, loggers.CreateLogger<DeploymentManager>());
             return new ApplicationLifecycle { Paths = paths, Manager = manager, Signatures = signatures, Audit = audit };
         }
@@ -144,12 +146,12 @@ internal sealed class LifecycleFactory(IOptions<HostSettings> settings, IHostEnv
     public RolloutStrategy Strategy(string name, IReadOnlyList<double>? stepsPercent = null, double? stepSeconds = null) => name switch
     {
         "immediate" => RolloutStrategy.Immediate(),
-        "blue-green" => RolloutStrategy.BlueGreen(new BlueGreenRolloutOptions { ObservationWindow = TimeSpan.FromSeconds(stepSeconds ?? Settings.BlueGreenWindowSeconds) }),
+        "blue-green" => RolloutStrategy.BlueGreen(new BlueGreenRolloutOptions { ObservationWindow = TimeSpan.FromSeconds(stepSeconds ?? Rollout.BlueGreenWindowSeconds) }),
         "canary" => RolloutStrategy.Canary(new CanaryRolloutOptions
         {
-            StepsBasisPoints = (stepsPercent is { Count: > 0 } ? stepsPercent : Settings.Canary.StepsPercent is { Count: > 0 } s ? s : [10, 50, 100])
+            StepsBasisPoints = (stepsPercent is { Count: > 0 } ? stepsPercent : Rollout.Canary.StepsPercent is { Count: > 0 } s ? s : [10, 50, 100])
                 .Select(p => (int)Math.Round(p * 100)).ToList(),
-            StepObservation = TimeSpan.FromSeconds(stepSeconds ?? Settings.Canary.StepSeconds),
+            StepObservation = TimeSpan.FromSeconds(stepSeconds ?? Rollout.Canary.StepSeconds),
         }),
         _ => throw new ArgumentException($"Unknown strategy '{name}': use immediate, blue-green or canary."),
     };
