@@ -102,7 +102,20 @@ using var shutdown = new CancellationTokenSource();
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
 using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Cancel);
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, shutdown.Token);
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // Exit code 2 for every command-line error, as documented (System.CommandLine would use 1).
+    foreach (var error in parsed.Errors)
+    {
+        await Console.Error.WriteLineAsync($"error: {error.Message}");
+    }
+
+    await Console.Error.WriteLineAsync("Run 'bpflc --help' for usage.");
+    return ExitCodes.Usage;
+}
+
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, shutdown.Token);
 
 void Cancel(PosixSignalContext context)
 {

@@ -36,6 +36,9 @@ public sealed class LifecycleCommandTests : KernelTestBase
     {
         using var deploy = await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook);
         Assert.True(deploy.ExitCode == 0, deploy.ToString());
+        // Output is not a terminal here: plain lines, no live view escape sequences.
+        Assert.DoesNotContain('\u001b', deploy.StandardOutput);
+        Assert.Contains("PROMOTED", deploy.StandardOutput, StringComparison.Ordinal);
         await _net.SendUdpAsync(50, 9000, cancellationToken: Ct);
 
         var status = await Json("status", "--json");
@@ -253,6 +256,19 @@ public sealed class LifecycleCommandTests : KernelTestBase
         using var bad = await Bpflc("config", "set", "log_sample_percent", "-3");
         Assert.True(bad.ExitCode == 2, bad.ToString());
         Assert.Contains("'-3' is not an unsigned integer", bad.StandardError, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--attach", "xdp:")]
+    [InlineData("--attach", "bogus:veth0x")]
+    [InlineData("--strategy", "yolo")]
+    public async Task Bad_deploy_options_are_usage_errors_that_name_the_problem(string option, string value)
+    {
+        using var deploy = await Bpflc("deploy", Sample("v1"), option, value);
+
+        Assert.True(deploy.ExitCode == 2, deploy.ToString());
+        Assert.Contains(value.Split(':')[0], deploy.StandardError, StringComparison.Ordinal);
+        Assert.Empty((await Json("versions", "--json")).EnumerateArray());
     }
 
     private static long Active(JsonElement status) => Assert.Single(status.EnumerateArray().ToList()).GetProperty("activeVersionId").GetInt64();
