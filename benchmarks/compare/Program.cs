@@ -11,9 +11,25 @@ using BpfLifecycle.Maps;
 
 namespace BpfLifecycle.Benchmarks.Compare;
 
+/// <summary>The calling thread's CPU time (user + system), the same clock the C baseline reads.</summary>
+internal static unsafe partial class CpuClock
+{
+    private const int CLOCK_THREAD_CPUTIME_ID = 3;
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int ClockGetTime(int clock, long* ts);
+
+    public static long Now()
+    {
+        long* ts = stackalloc long[2];
+        _ = ClockGetTime(CLOCK_THREAD_CPUTIME_ID, ts);
+        return ts[0] * 1_000_000_000L + ts[1];
+    }
+}
+
 internal static unsafe class Program
 {
-    private const int Rounds = 9;
+    private const int Rounds = 15;
     private const int RingRounds = 11;
 
     private static delegate* unmanaged<int, void*> s_ringNew;
@@ -119,7 +135,7 @@ internal static unsafe class Program
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static (long Ns, long Count) DrainOurs(RingBuffer ring)
     {
-        var start = Stopwatch.GetTimestamp();
+        var start = CpuClock.Now();
         ulong sum = 0;
         long n = 0;
         foreach (var record in ring.ReadBatch())
@@ -129,7 +145,7 @@ internal static unsafe class Program
             n++;
         }
 
-        var ns = (long)Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+        var ns = CpuClock.Now() - start;
         GC.KeepAlive(sum);
         return (ns, n);
     }
@@ -145,33 +161,31 @@ internal static unsafe class Program
     /// <summary>Hash u32 -> u64 with 1024 keys, BPF_MAP_LOOKUP_ELEM per key in turn.</summary>
     private static void MapLookup()
     {
-        const long iterations = 1_000_000;
+        const long iterations = 300_000;
         using var map = NewHash(1024);
-        var ours = new List<double>();
-        var theirs = new List<double>();
         long allocated = 0;
-        for (var round = -2; round < Rounds; round++)
-        {
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            var ns = LookupOurs(map, iterations);
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            ulong sum;
-            var cNs = s_mapLookup(map.Handle.Fd, 1024, iterations, &sum);
-            if (round >= 0)
+        var (ours, theirs) = Alternate(
+            () =>
             {
-                ours.Add((double)ns / iterations);
-                theirs.Add((double)cNs / iterations);
-            }
-        }
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                var ns = LookupOurs(map, iterations);
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                return (double)ns / iterations;
+            },
+            () =>
+            {
+                ulong sum;
+                return (double)s_mapLookup(map.Handle.Fd, 1024, iterations, &sum) / iterations;
+            });
 
-        Report("map-lookup", Median(ours), Median(theirs), "ns/op", lowerIsBetter: true);
+        Report("map-lookup", ours, theirs, "ns/op", lowerIsBetter: true);
         Console.Error.WriteLine($"map-lookup: ours allocated {allocated} bytes for {iterations} operations");
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static long LookupOurs(BpfHashMap<uint, ulong> map, long iterations)
     {
-        var start = Stopwatch.GetTimestamp();
+        var start = CpuClock.Now();
         ulong sum = 0;
         for (long i = 0; i < iterations; i++)
         {
@@ -181,7 +195,7 @@ internal static unsafe class Program
             }
         }
 
-        var ns = (long)Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+        var ns = CpuClock.Now() - start;
         GC.KeepAlive(sum);
         return ns;
     }
@@ -189,39 +203,38 @@ internal static unsafe class Program
     /// <summary>Hash u32 -> u64 with 1024 keys, BPF_MAP_UPDATE_ELEM (BPF_ANY) per key in turn.</summary>
     private static void MapUpdate()
     {
-        const long iterations = 1_000_000;
+        const long iterations = 300_000;
         using var map = NewHash(1024);
-        var ours = new List<double>();
-        var theirs = new List<double>();
         long allocated = 0;
-        for (var round = -2; round < Rounds; round++)
-        {
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            var ns = UpdateOurs(map, iterations);
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            var cNs = s_mapUpdate(map.Handle.Fd, 1024, iterations);
-            Check(cNs >= 0, $"bpf_map_update_elem failed: errno {-cNs}");
-            if (round >= 0)
+        var (ours, theirs) = Alternate(
+            () =>
             {
-                ours.Add((double)ns / iterations);
-                theirs.Add((double)cNs / iterations);
-            }
-        }
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                var ns = UpdateOurs(map, iterations);
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                return (double)ns / iterations;
+            },
+            () =>
+            {
+                var cNs = s_mapUpdate(map.Handle.Fd, 1024, iterations);
+                Check(cNs >= 0, $"bpf_map_update_elem failed: errno {-cNs}");
+                return (double)cNs / iterations;
+            });
 
-        Report("map-update", Median(ours), Median(theirs), "ns/op", lowerIsBetter: true);
+        Report("map-update", ours, theirs, "ns/op", lowerIsBetter: true);
         Console.Error.WriteLine($"map-update: ours allocated {allocated} bytes for {iterations} operations");
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static long UpdateOurs(BpfHashMap<uint, ulong> map, long iterations)
     {
-        var start = Stopwatch.GetTimestamp();
+        var start = CpuClock.Now();
         for (long i = 0; i < iterations; i++)
         {
             map.Update((uint)i & 1023, (ulong)i);
         }
 
-        return (long)Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+        return CpuClock.Now() - start;
     }
 
     /// <summary>Hash u32 -> u64 with 64k entries read completely with BPF_MAP_LOOKUP_BATCH, 8192 entries per call on both sides.</summary>
@@ -233,39 +246,38 @@ internal static unsafe class Program
         var keys = GC.AllocateArray<uint>(chunk, pinned: true);
         var values = GC.AllocateArray<ulong>(chunk, pinned: true);
         var cursor = new BpfBatchCursor();
-        var ours = new List<double>();
-        var theirs = new List<double>();
         long allocated = 0;
-        for (var round = -2; round < Rounds; round++)
-        {
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            var (ns, total) = BatchOurs(map, cursor, keys, values);
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            Check(total == entries, $"ours read {total} entries");
-            long cTotal;
-            long cNs;
-            fixed (uint* k = keys)
-            fixed (ulong* v = values)
+        var (ours, theirs) = Alternate(
+            () =>
             {
-                cNs = s_batchLookup(map.Handle.Fd, chunk, k, v, &cTotal);
-            }
-
-            Check(cNs >= 0 && cTotal == entries, $"libbpf read {cTotal} entries (result {cNs})");
-            if (round >= 0)
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                var (ns, total) = BatchOurs(map, cursor, keys, values);
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                Check(total == entries, $"ours read {total} entries");
+                return (double)ns / entries;
+            },
+            () =>
             {
-                ours.Add((double)ns / entries);
-                theirs.Add((double)cNs / entries);
-            }
-        }
+                long cTotal;
+                long cNs;
+                fixed (uint* k = keys)
+                fixed (ulong* v = values)
+                {
+                    cNs = s_batchLookup(map.Handle.Fd, chunk, k, v, &cTotal);
+                }
 
-        Report("map-batch-lookup", Median(ours), Median(theirs), "ns/entry", lowerIsBetter: true);
+                Check(cNs >= 0 && cTotal == entries, $"libbpf read {cTotal} entries (result {cNs})");
+                return (double)cNs / entries;
+            });
+
+        Report("map-batch-lookup", ours, theirs, "ns/entry", lowerIsBetter: true);
         Console.Error.WriteLine($"map-batch-lookup: ours allocated {allocated} bytes per full read of {entries} entries");
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static (long Ns, long Total) BatchOurs(BpfHashMap<uint, ulong> map, BpfBatchCursor cursor, uint[] keys, ulong[] values)
     {
-        var start = Stopwatch.GetTimestamp();
+        var start = CpuClock.Now();
         cursor.Reset();
         long total = 0;
         while (!cursor.IsDone)
@@ -273,7 +285,7 @@ internal static unsafe class Program
             total += map.LookupBatch(cursor, keys, values);
         }
 
-        return ((long)Stopwatch.GetElapsedTime(start).TotalNanoseconds, total);
+        return (CpuClock.Now() - start, total);
     }
 
     /// <summary>An mmapable u64 array of 64k elements summed through the same mapping: Span from C#, a pointer from C.</summary>
@@ -289,35 +301,36 @@ internal static unsafe class Program
             span[i] = (ulong)i;
         }
 
-        var ours = new List<double>();
-        var theirs = new List<double>();
-        for (var round = -2; round < Rounds; round++)
-        {
-            var (ns, sum) = SumOurs(memory, passes);
-            ulong cSum;
-            var cNs = s_arraySum((ulong*)Unsafe.AsPointer(ref memory[0]), length, passes, &cSum);
-            Check(sum == cSum, $"sums differ: {sum} vs {cSum}");
-            if (round >= 0)
+        ulong oursSum = 0;
+        var (ours, theirs) = Alternate(
+            () =>
             {
-                ours.Add((double)ns / ((long)length * passes));
-                theirs.Add((double)cNs / ((long)length * passes));
-            }
-        }
+                var (ns, sum) = SumOurs(memory, passes);
+                oursSum = sum;
+                return (double)ns / ((long)length * passes);
+            },
+            () =>
+            {
+                ulong cSum;
+                var cNs = s_arraySum((ulong*)Unsafe.AsPointer(ref memory[0]), length, passes, &cSum);
+                Check(oursSum == 0 || cSum == oursSum, $"sums differ: {oursSum} vs {cSum}");
+                return (double)cNs / ((long)length * passes);
+            });
 
-        Report("array-mmap-read", Median(ours), Median(theirs), "ns/element", lowerIsBetter: true);
+        Report("array-mmap-read", ours, theirs, "ns/element", lowerIsBetter: true);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static (long Ns, ulong Sum) SumOurs(MmapArray<ulong> memory, int passes)
     {
-        var start = Stopwatch.GetTimestamp();
+        var start = CpuClock.Now();
         ulong sum = 0;
         for (var p = 0; p < passes; p++)
         {
             sum += Sum(memory.Span);
         }
 
-        return ((long)Stopwatch.GetElapsedTime(start).TotalNanoseconds, sum);
+        return (CpuClock.Now() - start, sum);
     }
 
     /// <summary>
@@ -386,6 +399,38 @@ internal static unsafe class Program
     {
         var speedup = lowerIsBetter ? baseline / ours : ours / baseline;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: ours={ours:0.###} {unit} baseline={baseline:0.###} {unit} speedup={speedup:0.###}"));
+    }
+
+    /// <summary>
+    /// Runs warm-up rounds, then measured rounds in which the two sides alternate going first (the second side of a round
+    /// would otherwise always find the kernel's data warm in cache), and returns the median of each side.
+    /// </summary>
+    private static (double Ours, double Theirs) Alternate(Func<double> ours, Func<double> theirs)
+    {
+        var a = new List<double>();
+        var b = new List<double>();
+        for (var round = -2; round < Rounds; round++)
+        {
+            double x, y;
+            if (round % 2 == 0)
+            {
+                x = ours();
+                y = theirs();
+            }
+            else
+            {
+                y = theirs();
+                x = ours();
+            }
+
+            if (round >= 0)
+            {
+                a.Add(x);
+                b.Add(y);
+            }
+        }
+
+        return (Median(a), Median(b));
     }
 
     private static double Median(List<double> xs)

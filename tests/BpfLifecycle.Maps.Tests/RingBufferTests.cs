@@ -309,6 +309,76 @@ public sealed class RingBufferTests : KernelTestBase
     }
 
     [Fact]
+    public async Task Waiting_after_reading_without_commit_still_wakes_on_the_next_record()
+    {
+        // The ring polls readable while uncommitted bytes remain, and the kernel sends a wake-up only for a record that
+        // starts at the committed consumer position. Waiting commits first: the wait then sleeps until the new record
+        // (instead of returning at once on the old one) and is woken by it.
+        var map = NewRing(1 << 16);
+        using var producer = new RingProducer(map, null, [32]);
+        using var reader = new RingBufferReader(RingBuffer.Open(map));
+        producer.Produce(1);
+        Assert.True(reader.Rings[0].TryRead(out _));
+        Assert.Equal(40, reader.Rings[0].Uncommitted);
+
+        var feeder = Task.Run(async () =>
+        {
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+            producer.Produce(1);
+        }, TestContext.Current.CancellationToken);
+        var sw = Stopwatch.StartNew();
+        Assert.True(reader.Wait(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"woke after {sw.Elapsed}");
+        Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(150), $"returned after {sw.Elapsed} without waiting for the new record");
+        await feeder;
+        Assert.Equal(0, reader.Rings[0].Uncommitted);
+        var seqs = new List<ulong>();
+        reader.ReadAvailable(r => seqs.Add(producer.Validate(r)));
+        Assert.Equal([1UL], seqs);
+    }
+
+    [Fact]
+    public void Batches_respect_their_limit_and_continue_where_they_stopped()
+    {
+        var map = NewRing(1 << 16);
+        using var producer = new RingProducer(map, null, [16]);
+        using var ring = RingBuffer.Open(map);
+        producer.Produce(25);
+        var seqs = new List<ulong>();
+        for (var i = 0; i < 3; i++)
+        {
+            foreach (var record in ring.ReadBatch(maxRecords: 10))
+            {
+                seqs.Add(producer.Validate(record));
+            }
+
+            Assert.Equal(0, ring.Uncommitted);
+        }
+
+        Assert.Equal(Enumerable.Range(0, 25).Select(i => (ulong)i), seqs);
+    }
+
+    [Fact]
+    public void A_second_consumer_of_the_same_map_continues_from_the_shared_position()
+    {
+        var map = NewRing(1 << 16);
+        using var producer = new RingProducer(map, null, [16]);
+        using var first = RingBuffer.Open(map);
+        using var second = RingBuffer.Open(map);
+        producer.Produce(10);
+        Assert.Equal(10, first.Consume(r => producer.Validate(r)));
+        producer.Produce(5);
+        var seqs = new List<ulong>();
+        foreach (var record in second.ReadBatch())
+        {
+            seqs.Add(producer.Validate(record));
+        }
+
+        Assert.Equal(Enumerable.Range(10, 5).Select(i => (ulong)i), seqs);
+        Assert.Equal(0, first.Occupied);
+    }
+
+    [Fact]
     public void Reading_a_ring_allocates_nothing()
     {
         var map = NewRing(1 << 20);
