@@ -450,6 +450,11 @@ public sealed partial class DeploymentManager : IDisposable
     private void PrepareHooks(VersionRecord candidate, VersionRecord? baseline, IReadOnlyList<AttachPoint> attachPoints, TrafficSwitchMode mode)
     {
         using var candidateProgram = _pins.OpenVersionProgram(candidate.Id);
+        if (attachPoints.Any(AppPins.NeedsDispatcher))
+        {
+            mode = TrafficSwitchMode.Dispatcher;
+        }
+
         if (baseline is null || !_pins.LinkPins().Any())
         {
             // First deployment: the candidate serves from the moment the hook exists.

@@ -164,8 +164,10 @@ public sealed partial class DeploymentManager
             var results = new List<TestVectorResult>();
             foreach (var v in _artifact.Manifest.TestVectors.Where(v => v.Program == Candidate.Program))
             {
-                var ret = KernelLinks.TestRun(program, v.Input, out var ns);
-                results.Add(new TestVectorResult(v.Name, v.ExpectedVerdict, ret, ns));
+                var input = v.Input;
+                var output = new byte[input.Length + 512]; // programs may grow the packet (headroom)
+                var run = Bpf.TestRun(program, input, output);
+                results.Add(new TestVectorResult(v.Name, v.ExpectedVerdict, run.ReturnValue, run.DurationNs));
             }
 
             var report = new TestVectorReport(true, results);
@@ -261,8 +263,10 @@ public sealed partial class DeploymentManager
                     picks = db.Picks[slot] - da.Picks[slot];
                 }
 
-                // A miss means a slot was empty: charged to the candidate, the only version whose slot changes.
-                missed = isCandidate ? db.Missed - da.Missed : 0;
+                if (slot >= 0)
+                {
+                    missed = db.MissedPerSlot[slot] - da.MissedPerSlot[slot];
+                }
             }
 
             long runs, ns;

@@ -55,8 +55,7 @@ public sealed class CrashRecoveryTests : DeploymentTestBase
         var before = ReadStats(expectedActive).Runs;
         var otherBefore = expectPromotion ? ReadStats(other).Runs : 0;
         var sent = Net.Send(200);
-        await Task.Delay(20, Ct);
-        Assert.Equal(before + sent, ReadStats(expectedActive).Runs);
+        Assert.Equal(before + sent, await SettleAsync(() => ReadStats(expectedActive).Runs, before + sent));
         if (expectPromotion)
         {
             Assert.Equal(otherBefore, ReadStats(other).Runs);

@@ -31,7 +31,11 @@ public sealed class CustomStrategyKernelTests : DeploymentTestBase
                 var v2 = ReadStats(2).Runs;
                 Net.Send(100);     // first wave: on the candidate
                 _net2.Send(100);   // not yet: on the baseline
-                Thread.Sleep(30);
+                for (var i = 0; i < 100 && ReadStats(1).Runs - v1 + ReadStats(2).Runs - v2 < 200; i++)
+                {
+                    Thread.Sleep(20);
+                }
+
                 duringFirstWave = (ReadStats(1).Runs - v1, ReadStats(2).Runs - v2);
             }
         });
@@ -44,8 +48,7 @@ public sealed class CustomStrategyKernelTests : DeploymentTestBase
         var v2Before = ReadStats(2).Runs;
         Net.Send(50);
         _net2.Send(50);
-        await Task.Delay(20, Ct);
-        Assert.Equal(v2Before + 100, ReadStats(2).Runs);
+        Assert.Equal(v2Before + 100, await SettleAsync(() => ReadStats(2).Runs, v2Before + 100));
         Assert.Equal("interface-waves", m.GetStatus().Strategy);
     }
 
@@ -70,7 +73,6 @@ public sealed class CustomStrategyKernelTests : DeploymentTestBase
         var v1 = ReadStats(1).Runs;
         Net.Send(30);
         _net2.Send(30);
-        await Task.Delay(20, Ct);
-        Assert.Equal(v1 + 60, ReadStats(1).Runs);
+        Assert.Equal(v1 + 60, await SettleAsync(() => ReadStats(1).Runs, v1 + 60));
     }
 }

@@ -75,6 +75,22 @@ public abstract class DeploymentTestBase : KernelTestBase
         return (runs, errors);
     }
 
+    /// <summary>
+    /// Polls <paramref name="read"/> until it returns <paramref name="expected"/> (veth delivery is asynchronous and
+    /// slower under load) or two seconds pass, and returns the last value for the caller's assertion.
+    /// </summary>
+    protected static async Task<T> SettleAsync<T>(Func<T> read, T expected)
+    {
+        var value = read();
+        for (var i = 0; i < 100 && !EqualityComparer<T>.Default.Equals(value, expected); i++)
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+            value = read();
+        }
+
+        return value;
+    }
+
     /// <summary>Sends paced packets on a background thread until disposed; <see cref="Sent"/> counts them.</summary>
     protected sealed class BackgroundTraffic : IDisposable
     {

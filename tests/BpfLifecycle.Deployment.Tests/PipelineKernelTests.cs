@@ -107,10 +107,11 @@ public sealed class PipelineKernelTests : DeploymentTestBase
     {
         using var d = Dispatcher.Create(BpfProgramType.SocketFilter, fallbackVerdict: 7);
         var packet = Convert.FromHexString(TestArtifacts.PacketHex);
-        var ret = KernelLinks.TestRun(d.Program, packet, out _);
-        Assert.Equal(7u, ret);
+        var ret = Bpf.TestRun(d.Program, packet, new byte[packet.Length + 64]);
+        Assert.Equal(7u, ret.ReturnValue);
         var c = d.ReadCounters();
         Assert.Equal(1, c.Missed);
+        Assert.Equal([1L, 0L], c.MissedPerSlot);
         Assert.Equal(1, c.Picks[0]);
     }
 

@@ -12,6 +12,16 @@ public sealed class RolloutKernelTests : DeploymentTestBase
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    private ulong ReadMirror(uint key)
+    {
+        using var map = Bpf.GetPinnedMap(Path.Combine(AppPinDir, "registry"));
+        Span<byte> k = stackalloc byte[4];
+        Span<byte> v = stackalloc byte[8];
+        BitConverter.TryWriteBytes(k, key);
+        Assert.True(Bpf.MapLookup(map, k, v));
+        return BitConverter.ToUInt64(v);
+    }
+
     private static void AssertResult(DeploymentResult expected, DeploymentOutcome outcome) =>
         Assert.True(outcome.Result == expected, $"expected {expected}, got {outcome.Result}: {outcome.Reason}");
 
@@ -28,7 +38,7 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         Assert.NotNull(status.ActiveProgramId);
         Assert.Single(status.LinkIds);
         Assert.Null(status.DispatcherProgramId);
-        Assert.Equal((ulong)sent, ReadPackets(1));
+        Assert.Equal((ulong)sent, await SettleAsync(() => ReadPackets(1), (ulong)sent));
         Assert.Equal(VersionStatus.Active, Assert.Single(m.GetVersions()).Status);
     }
 
@@ -64,9 +74,12 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         // One test vector ran through the kernel on green; every packet ran exactly one version.
         var v1 = ReadStats(1);
         var v2 = ReadStats(2);
-        Assert.Equal((ulong)(warmup + sent + 1), ReadPackets(2));
+        Assert.Equal((ulong)(warmup + sent + 1), await SettleAsync(() => ReadPackets(2), (ulong)(warmup + sent + 1)));
         Assert.Equal(warmup + sent + 1, v1.Runs + v2.Runs);
         Assert.True(v2.Runs > 100, $"green ran {v2.Runs} times");
+        // BPF-side tools read the active version and its program id from the pinned registry map.
+        Assert.Equal(2UL, ReadMirror(0));
+        Assert.Equal((ulong)after.ActiveProgramId!.Value, ReadMirror(3));
         Assert.Equal(VersionStatus.Inactive, m.GetVersions().Single(v => v.Id == 1).Status);
     }
 
@@ -83,8 +96,12 @@ public sealed class RolloutKernelTests : DeploymentTestBase
                 using var d = Dispatcher.FromPins(Path.Combine(AppPinDir, "dispatcher"));
                 beforeTen = d.ReadCounters();
                 Net.Send(20_000);
-                Thread.Sleep(50);
                 atTen = d.ReadCounters();
+                for (var i = 0; i < 100 && atTen.Picks.Sum() - beforeTen.Picks.Sum() < 20_000; i++)
+                {
+                    Thread.Sleep(20);
+                    atTen = d.ReadCounters();
+                }
             }
         });
 
@@ -104,6 +121,7 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         var canaryPicks = atTen.Picks[1] - beforeTen.Picks[1];
         var total = basePicks + canaryPicks;
         var share = (double)canaryPicks / total;
+        TestContext.Current.TestOutputHelper?.WriteLine($"canary 10%: {canaryPicks} of {total} packets = {share:P2}");
         Assert.InRange(total, 19_000, 20_500);
         Assert.InRange(share, 0.07, 0.13);
         Assert.Equal(0, atTen.Missed - beforeTen.Missed);
@@ -146,8 +164,7 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         Assert.Null(status.DispatcherProgramId);
         var before = ReadStats(1).Runs;
         var sent = Net.Send(200);
-        await Task.Delay(20, Ct);
-        Assert.Equal(before + sent, ReadStats(1).Runs);
+        Assert.Equal(before + sent, await SettleAsync(() => ReadStats(1).Runs, before + sent));
     }
 
     [Fact]
@@ -198,7 +215,7 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         Assert.Equal(v1Program, m.GetStatus().ActiveProgramId);
         Assert.Equal(VersionStatus.Inactive, m.GetVersions().Single(v => v.Id == 2).Status);
         var more = Net.Send(50);
-        Assert.Equal((ulong)(sent + more), ReadPackets(1));
+        Assert.Equal((ulong)(sent + more), await SettleAsync(() => ReadPackets(1), (ulong)(sent + more)));
     }
 
     [Fact]
@@ -223,7 +240,7 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         Assert.Equal(1, m.GetStatus().ActiveVersionId);
         var more = Net.Send(10);
         // The reloaded version reused the live state map.
-        Assert.Equal((ulong)(sent + more), ReadPackets(1));
+        Assert.Equal((ulong)(sent + more), await SettleAsync(() => ReadPackets(1), (ulong)(sent + more)));
     }
 
     [Fact]

@@ -15,8 +15,9 @@ internal static class TestArtifacts
     /// <summary>A 64-byte Ethernet/IPv4/UDP frame for XDP test runs.</summary>
     public const string PacketHex = "ffffffffffff0200000000010800450000320000400040110000c0a80001c0a800020400000900" + "1e0000" + "000000000000000000000000000000000000000000000000000000";
 
-    public static Artifact Create(string root, string label, string attach, ulong errorEvery = 0, long expectedVerdict = 2, IReadOnlyList<string>? stateMaps = null, string objectName = "lifecycle_xdp", string program = "lifecycle_xdp")
+    public static Artifact Create(string root, string label, string attach, ulong errorEvery = 0, long expectedVerdict = 2, IReadOnlyList<string>? stateMaps = null, string objectName = "lifecycle_xdp", string? program = null)
     {
+        program ??= objectName == "lifecycle_xdp_wide" ? "lifecycle_xdp" : objectName;
         var dir = Path.Combine(root, $"artifact-{label}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
         var bytes = File.ReadAllBytes(ObjectPath(objectName));

@@ -33,10 +33,14 @@ public readonly record struct DispatcherControl(int ActiveSlot, int CanarySlot, 
     public static DispatcherControl Decode(ulong word) => new((int)((word >> 16) & 0xff), (int)((word >> 24) & 0xff), (int)(word & 0xffff));
 }
 
-/// <summary>Dispatcher counters: picks per slot and tail calls that missed (empty slot), summed over CPUs.</summary>
+/// <summary>Dispatcher counters per slot (<c>struct bpflc_dispatch_counters</c>), summed over CPUs.</summary>
 /// <param name="Picks">Runs routed to each slot.</param>
-/// <param name="Missed">Tail calls that failed and took the fallback verdict.</param>
-public sealed record DispatcherCounters(IReadOnlyList<long> Picks, long Missed);
+/// <param name="MissedPerSlot">Tail calls into each slot that failed (empty slot) and took the fallback verdict.</param>
+public sealed record DispatcherCounters(IReadOnlyList<long> Picks, IReadOnlyList<long> MissedPerSlot)
+{
+    /// <summary>Missed tail calls over all slots.</summary>
+    public long Missed => MissedPerSlot.Sum();
+}
 
 /// <summary>
 /// A dispatcher for one program type: the generated entry program, its control map, its PROG_ARRAY of version
@@ -46,9 +50,6 @@ public sealed class Dispatcher : IDisposable
 {
     /// <summary>Number of version slots (one serving, one candidate).</summary>
     public const int SlotCount = 2;
-
-    /// <summary>Counter index of missed tail calls (after the slot counters).</summary>
-    public const int MissedCounterIndex = SlotCount;
 
     private const string ProgramPin = "prog";
     private const string ControlPin = "control";
@@ -73,7 +74,7 @@ public sealed class Dispatcher : IDisposable
     /// <summary>The version slots (PROG_ARRAY).</summary>
     public BpfMapHandle Slots { get; }
 
-    /// <summary>Per-CPU counters: one per slot, then missed tail calls.</summary>
+    /// <summary>Per-CPU counters keyed by slot, each <c>struct bpflc_dispatch_counters { u64 picks; u64 missed_tail_calls; }</c> (the layout Observability reads).</summary>
     public BpfMapHandle Counters { get; }
 
     /// <summary>Program type the dispatcher was generated for.</summary>
@@ -106,7 +107,7 @@ public sealed class Dispatcher : IDisposable
         {
             control = Bpf.MapCreate(new BpfMapSpec("bpflc_ctl", BpfMapType.Array, 4, 8, 1));
             slots = Bpf.MapCreate(new BpfMapSpec("bpflc_slots", BpfMapType.ProgArray, 4, 4, SlotCount));
-            counters = Bpf.MapCreate(new BpfMapSpec("bpflc_cnt", BpfMapType.PerCpuArray, 4, 8, SlotCount + 1));
+            counters = Bpf.MapCreate(new BpfMapSpec("bpflc_cnt", BpfMapType.PerCpuArray, 4, 16, SlotCount));
             var insns = Generate(control, slots, counters, fallback);
             // Slots only accept programs whose expected attach type matches the owner's; libbpf loads SEC("xdp") with BPF_XDP.
             var program = Bpf.ProgramLoad(new BpfProgramSpec(name, type, insns, "Dual MIT/GPL") { ExpectedAttachType = type == BpfProgramType.Xdp ? BpfAttachType.Xdp : null });
@@ -214,22 +215,24 @@ public sealed class Dispatcher : IDisposable
     public DispatcherCounters ReadCounters()
     {
         var cpus = Bpf.PossibleCpuCount;
-        var value = new byte[8 * cpus];
+        var value = new byte[16 * cpus];
         Span<byte> key = stackalloc byte[4];
-        var sums = new long[SlotCount + 1];
-        for (var i = 0; i <= SlotCount; i++)
+        var picks = new long[SlotCount];
+        var missed = new long[SlotCount];
+        for (var i = 0; i < SlotCount; i++)
         {
             BitConverter.TryWriteBytes(key, i);
             if (Bpf.MapLookup(Counters, key, value))
             {
                 for (var c = 0; c < cpus; c++)
                 {
-                    sums[i] += BitConverter.ToInt64(value, c * 8);
+                    picks[i] += BitConverter.ToInt64(value, c * 16);
+                    missed[i] += BitConverter.ToInt64(value, c * 16 + 8);
                 }
             }
         }
 
-        return new DispatcherCounters(sums[..SlotCount], sums[SlotCount]);
+        return new DispatcherCounters(picks, missed);
     }
 
     /// <inheritdoc />
@@ -270,25 +273,22 @@ public sealed class Dispatcher : IDisposable
             .Mov64(BpfRegister.R2, BpfRegister.R10)
             .Alu64(BpfAluOp.Add, BpfRegister.R2, -8)
             .Call(BpfHelper.MapLookupElem)
+            // r9 keeps the slot's counters across the tail call (callee-saved); null when the slot has none.
+            .Mov64(BpfRegister.R9, BpfRegister.R0)
             .JumpIf(BpfJumpOp.Eq, BpfRegister.R0, 0, "tail")
             .Load(BpfSize.DoubleWord, BpfRegister.R1, BpfRegister.R0, 0)
             .Alu64(BpfAluOp.Add, BpfRegister.R1, 1)
-            .Store(BpfSize.DoubleWord, BpfRegister.R0, 0, BpfRegister.R1)
+            .Store(BpfSize.DoubleWord, BpfRegister.R0, 0, BpfRegister.R1) // picks
             .Label("tail")
             .Mov64(BpfRegister.R1, BpfRegister.R6)
             .LoadMapFd(BpfRegister.R2, slots)
             .Mov64(BpfRegister.R3, BpfRegister.R8)
             .Call(BpfHelper.TailCall)
             // Only reached when the slot is empty: count it and give the safe verdict.
-            .Store(BpfSize.Word, BpfRegister.R10, -8, MissedCounterIndex)
-            .LoadMapFd(BpfRegister.R1, counters)
-            .Mov64(BpfRegister.R2, BpfRegister.R10)
-            .Alu64(BpfAluOp.Add, BpfRegister.R2, -8)
-            .Call(BpfHelper.MapLookupElem)
-            .JumpIf(BpfJumpOp.Eq, BpfRegister.R0, 0, "fallback")
-            .Load(BpfSize.DoubleWord, BpfRegister.R1, BpfRegister.R0, 0)
+            .JumpIf(BpfJumpOp.Eq, BpfRegister.R9, 0, "fallback")
+            .Load(BpfSize.DoubleWord, BpfRegister.R1, BpfRegister.R9, 8)
             .Alu64(BpfAluOp.Add, BpfRegister.R1, 1)
-            .Store(BpfSize.DoubleWord, BpfRegister.R0, 0, BpfRegister.R1)
+            .Store(BpfSize.DoubleWord, BpfRegister.R9, 8, BpfRegister.R1) // missed_tail_calls
             .Label("fallback")
             .Return(fallbackVerdict);
         return a.Build();

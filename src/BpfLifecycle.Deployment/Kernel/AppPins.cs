@@ -47,6 +47,9 @@ internal sealed class AppPins
 
     public bool HasDispatcher => Dispatcher.IsPinned(DispatcherDir);
 
+    /// <summary>Hooks whose links cannot change their program (perf-event links): versions must be switched behind a dispatcher.</summary>
+    public static bool NeedsDispatcher(AttachPoint ap) => ap.Kind is AttachKind.Tracepoint;
+
     public bool IsVersionPinned(long id) => File.Exists(VersionProgram(id));
 
     public IEnumerable<string> LinkPins() => Directory.Exists(LinksDir) ? Directory.EnumerateFiles(LinksDir) : [];
@@ -102,13 +105,14 @@ internal sealed class AppPins
         Directory.CreateDirectory(LinksDir);
         using var link = ap.Kind switch
         {
-            AttachKind.Xdp => KernelLinks.CreateNetdevLink(program, KernelLinks.InterfaceIndex(ap.Target), BpfAttachType.Xdp, 0),
-            AttachKind.XdpGeneric => KernelLinks.CreateNetdevLink(program, KernelLinks.InterfaceIndex(ap.Target), BpfAttachType.Xdp, 2 /* XDP_FLAGS_SKB_MODE */),
-            AttachKind.TcxIngress => KernelLinks.CreateNetdevLink(program, KernelLinks.InterfaceIndex(ap.Target), (BpfAttachType)46, 0),
-            AttachKind.TcxEgress => KernelLinks.CreateNetdevLink(program, KernelLinks.InterfaceIndex(ap.Target), (BpfAttachType)47, 0),
-            _ => throw new NotSupportedException($"The deployment manager attaches xdp, xdp-generic, tcx-ingress and tcx-egress hooks; '{ap}' is not supported yet."),
+            AttachKind.Xdp => BpfAttach.Xdp(program, ap.Target, XdpAttachMode.Auto),
+            AttachKind.XdpGeneric => BpfAttach.Xdp(program, ap.Target, XdpAttachMode.Generic),
+            AttachKind.TcxIngress => BpfAttach.Tcx(program, NetworkInterfaces.IndexOf(ap.Target), TcxDirection.Ingress),
+            AttachKind.TcxEgress => BpfAttach.Tcx(program, NetworkInterfaces.IndexOf(ap.Target), TcxDirection.Egress),
+            AttachKind.Tracepoint => BpfAttach.Tracepoint(program, ap.Target.Split('/')[0], ap.Target.Split('/')[1]),
+            _ => throw new NotSupportedException($"The deployment manager attaches xdp, xdp-generic, tcx-ingress, tcx-egress and tracepoint hooks; '{ap}' is not supported yet."),
         };
-        Bpf.Pin(link, path);
+        link.Pin(path);
     }
 
     /// <summary>Program id the hook's link runs, or null when the link is not pinned (0 when detached).</summary>
@@ -119,41 +123,45 @@ internal sealed class AppPins
             return null;
         }
 
-        using var link = KernelLinks.OpenPinned(linkPin);
-        return KernelLinks.Info(link).ProgramId;
+        using var link = BpfLink.FromPin(linkPin);
+        return link.ProgramId;
     }
 
     public static uint LinkId(string linkPin)
     {
-        using var link = KernelLinks.OpenPinned(linkPin);
-        return KernelLinks.Info(link).LinkId;
+        using var link = BpfLink.FromPin(linkPin);
+        return link.Id;
     }
 
     /// <summary>Makes the link run <paramref name="program"/>; compare-and-swap against <paramref name="expectedOld"/> when given.</summary>
     public static void UpdateLink(string linkPin, BpfProgramHandle program, BpfProgramHandle? expectedOld)
     {
-        using var link = KernelLinks.OpenPinned(linkPin);
-        if (KernelLinks.Info(link).ProgramId == ProgramId(program))
+        using var link = BpfLink.FromPin(linkPin);
+        if (link.ProgramId == ProgramId(program))
         {
             return;
         }
 
-        KernelLinks.Update(link, program, expectedOld);
+        link.Update(program, expectedOld);
     }
 
     public void DetachAndUnpinLinks()
     {
         foreach (var pin in LinkPins().ToList())
         {
-            using (var link = KernelLinks.OpenPinned(pin))
+            using (var link = BpfLink.FromPin(pin))
             {
                 try
                 {
-                    KernelLinks.Detach(link);
+                    link.Detach();
                 }
-                catch (BpfException e) when (e.Errno is Errno.ENOLINK or Errno.EINVAL)
+                catch (BpfLinkDetachedException)
                 {
                     // Already detached (e.g. the interface went away).
+                }
+                catch (BpfException e) when (e.Errno is Errno.EOPNOTSUPP or Errno.EINVAL)
+                {
+                    // Perf-event links cannot be detached explicitly: removing the last pin releases them.
                 }
             }
 
