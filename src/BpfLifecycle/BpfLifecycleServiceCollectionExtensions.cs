@@ -222,6 +222,8 @@ public static class BpfLifecycleServiceCollectionExtensions
                 : throw new InvalidOperationException($"No sealing keys: set {BpfLifecycleOptions.SectionName}:Security:SealingKeyDirectory or call UseSealingKeyProvider(...).");
         });
 
+        services.TryAddSingleton<BpfLifecycleMaintenanceService>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, BpfLifecycleMaintenanceService>(sp => sp.GetRequiredService<BpfLifecycleMaintenanceService>()));
         return new BpfLifecycleBuilder(services, observability);
     }
 

@@ -67,12 +67,14 @@ public sealed class BudgetTests : KernelTestBase
     [Fact]
     public void Estimate_from_an_object_file_before_load_equals_the_kernel_figure_after_load()
     {
-        using var obj = new TestObjectLoader(TestFiles.BpfObject("lifecycle_xdp.o"));
-        var specs = obj.MapSpecs();
+        using var file = BpfObjectFile.Open(TestFiles.BpfObject("lifecycle_xdp.o"));
+        var specs = file.Maps.Select(m => m.Spec).ToArray();
         Assert.Contains(specs, s => s.Name == "bpflc_logs");
+        Assert.Contains(file.Maps, m => m.IsInternal);
         var estimate = MapMemoryEstimator.EstimateAll(specs);
-        obj.Load();
-        var measured = MapMemoryEstimator.Measure(specs.ToDictionary(s => s.Name, s => obj.Map(s.Name)));
+        using var loaded = file.Load();
+        Assert.Equal(specs.Length, loaded.Maps.Count);
+        var measured = MapMemoryEstimator.Measure(loaded.Maps);
         Assert.Equal(measured.Values.Sum(), estimate);
         Assert.True(estimate > 256 * 1024, $"the 256 KiB log ring dominates: {estimate}");
     }
@@ -208,10 +210,11 @@ public sealed class BudgetTests : KernelTestBase
         var system = PinnedResourceInventory.CountSystemPrograms();
         Assert.NotNull(system);
         Assert.True(system >= 1);
-        var systemGate = new ResourceBudgetGate(new ResourceBudgetOptions { MaxSystemPrograms = system.Value }, inventory);
-        var refused = await systemGate.CheckAsync(Context([]), ct);
+        // Other processes load and unload programs at any time, so the refusal is checked against a fixed count.
+        var refused = await new ResourceBudgetGate(new ResourceBudgetOptions { MaxSystemPrograms = 50 }, inventory, () => 50).CheckAsync(Context([]), ct);
         Assert.False(refused.Allowed, refused.Reason);
-        Assert.Contains("loaded system-wide, over the limit of", refused.Reason, StringComparison.Ordinal);
+        Assert.Contains("adds 1 program(s) to the 50 loaded system-wide, over the limit of 50", refused.Reason, StringComparison.Ordinal);
+        Assert.True((await new ResourceBudgetGate(new ResourceBudgetOptions { MaxSystemPrograms = int.MaxValue - 1 }, inventory).CheckAsync(Context([]), ct)).Allowed);
         var unknown = new ResourceBudgetGate(new ResourceBudgetOptions { MaxSystemPrograms = 1 }, inventory, () => null);
         Assert.True((await unknown.CheckAsync(Context([]), ct)).Allowed);
     }
@@ -258,10 +261,10 @@ public sealed class BudgetTests : KernelTestBase
         using var audit = new FileAuditLog(new FileAuditLogOptions { Path = Path.Combine(_dir, "audit.jsonl") });
         using var config = RuntimeConfigMap.OpenOrCreate(Path.Combine(pins, "bpflc_config"), audit);
         config.Set("log_sample_percent", 100, "initial");
-        using var obj = new TestObjectLoader(TestFiles.BpfObject("lifecycle_xdp.o"));
-        obj.ReuseMap(RuntimeConfigMap.MapName, config.Handle);
-        obj.Load();
-        var program = obj.Program("lifecycle_xdp");
+        using var file = BpfObjectFile.Open(TestFiles.BpfObject("lifecycle_xdp.o"));
+        file.ReuseMap(RuntimeConfigMap.MapName, config.Handle);
+        using var loaded = file.Load();
+        var program = loaded.GetProgram("lifecycle_xdp");
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var sink = Substitute.For<IAlertSink>();
         using var monitor = new CpuOverheadMonitor("app", config, new CpuOverheadOptions(), time, audit, [sink]);

@@ -20,15 +20,15 @@ public sealed class RuntimeConfigTests : KernelTestBase
         using var audit = new FileAuditLog(new FileAuditLogOptions { Path = Path.Combine(dir, "audit.jsonl") });
         using var config = RuntimeConfigMap.OpenOrCreate(Path.Combine(pins, "bpflc_config"), audit);
 
-        using var obj = new TestObjectLoader(TestFiles.BpfObject("lifecycle_xdp.o"));
-        obj.ReuseMap(RuntimeConfigMap.MapName, config.Handle);
-        obj.Load();
-        var program = obj.Program("lifecycle_xdp");
-        var ring = obj.Map("bpflc_logs");
-        Assert.Equal(Bpf.GetMapInfo(config.Handle).Id, Bpf.GetMapInfo(obj.Map(RuntimeConfigMap.MapName)).Id);
+        using var file = BpfObjectFile.Open(TestFiles.BpfObject("lifecycle_xdp.o"));
+        file.ReuseMap(RuntimeConfigMap.MapName, config.Handle);
+        using var loaded = file.Load();
+        var program = loaded.GetProgram("lifecycle_xdp");
+        var ring = loaded.GetMap("bpflc_logs");
+        Assert.Equal(Bpf.GetMapInfo(config.Handle).Id, Bpf.GetMapInfo(loaded.GetMap(RuntimeConfigMap.MapName)).Id);
 
         var packet = new byte[64];
-        long Records() => TestObjectLoader.RingProducerPosition(ring) / LogRecordBytes;
+        long Records() => RingBuffers.ProducerPosition(ring) / LogRecordBytes;
 
         // Unset: the program's default (0) applies.
         Bpf.TestRun(program, packet, [], 100);
