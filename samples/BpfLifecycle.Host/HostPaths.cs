@@ -48,6 +48,12 @@ internal sealed class RolloutSettings
 
     /// <summary>How long blue-green observes green alone, in seconds.</summary>
     public double BlueGreenWindowSeconds { get; set; } = 10;
+
+    /// <summary>Map memory and program count budgets, checked by a gate before anything is loaded.</summary>
+    public BpfLifecycle.Deployment.Budgets.ResourceBudgetOptions Budgets { get; set; } = new();
+
+    /// <summary>CPU guard rail of the agent: above this share a version's log sampling is halved (audited, alerted).</summary>
+    public BpfLifecycle.Deployment.Budgets.CpuOverheadOptions CpuOverhead { get; set; } = new();
 }
 
 internal sealed class HealthSettings

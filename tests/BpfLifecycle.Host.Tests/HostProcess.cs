@@ -31,7 +31,9 @@ internal sealed partial class HostProcess : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    public static HostProcess Start(params string[] args)
+    public static HostProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    public static HostProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -41,6 +43,11 @@ internal sealed partial class HostProcess : IDisposable
             WorkingDirectory = RepositoryRoot,
         };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "bpflc.dll"));
+        foreach (var (name, value) in environment)
+        {
+            psi.Environment[name] = value;
+        }
+
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);

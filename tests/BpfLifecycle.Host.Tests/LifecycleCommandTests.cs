@@ -258,6 +258,19 @@ public sealed class LifecycleCommandTests : KernelTestBase
         Assert.Contains("'-3' is not an unsigned integer", bad.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Budget_gate_configured_through_the_environment_refuses_before_loading()
+    {
+        using var deploy = HostProcess.Start(new Dictionary<string, string> { ["BPFLC_Rollout__Budgets__PerProgramBytes"] = "4096" },
+            Args("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook));
+        await deploy.WaitForExitAsync(Timeout);
+
+        Assert.True(deploy.ExitCode == 4, deploy.ToString());
+        Assert.Contains("budget", deploy.StandardOutput + deploy.StandardError, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty((await Json("versions", "--json")).EnumerateArray());
+        Assert.False(Directory.Exists(Path.Combine(_pinRoot, _app, "versions", "1")));
+    }
+
     [Theory]
     [InlineData("--attach", "xdp:")]
     [InlineData("--attach", "bogus:veth0x")]

@@ -3,9 +3,13 @@
 // so kernel and per-version statistics become meters, BPF log records reach ILogger, and failed health rules alert.
 using System.Globalization;
 using BpfLifecycle.Deployment;
+using BpfLifecycle.Deployment.Budgets;
+using BpfLifecycle.Deployment.RuntimeConfig;
 using BpfLifecycle.Host.Lifecycle;
 using BpfLifecycle.Interop;
 using BpfLifecycle.Observability;
+using BpfLifecycle.Observability.Alerts;
+using BpfLifecycle.Observability.Audit;
 using BpfLifecycle.Observability.Monitoring;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -18,16 +22,20 @@ internal sealed record MetricsEndpoint(string Host, int Port)
     public override string ToString() => $"http://{Host}:{Port}/metrics";
 }
 
-internal sealed partial class AgentService(LifecycleFactory factory, HostPaths paths, BpfMonitor monitor, TimeProvider time, ILogger<AgentService> logger) : BackgroundService
+internal sealed partial class AgentService(
+    LifecycleFactory factory, HostPaths paths, BpfMonitor monitor, TimeProvider time, ILogger<AgentService> logger,
+    IEnumerable<IAlertSink> alertSinks, ILoggerFactory loggers) : BackgroundService
 {
     /// <summary>How often the agent looks for version changes made by other processes (deploys, rollbacks).</summary>
     public static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(2);
 
     private readonly Dictionary<long, Watched> _watched = new();
+    private IAuditLog? _audit;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var app = factory.Create(paths);
+        _audit = app.Audit;
         var report = await app.Manager.RecoverAsync(null, stoppingToken);
         LogRecovered(paths.Application, report.Action, report.Drift.Count);
         foreach (var drift in report.Drift)
@@ -43,6 +51,19 @@ internal sealed partial class AgentService(LifecycleFactory factory, HostPaths p
                 try
                 {
                     Sync(app.Manager.GetStatus());
+                    foreach (var w in _watched.Values)
+                    {
+                        if (w.Cpu is { } cpu)
+                        {
+                            foreach (var sample in await cpu.SampleAsync(stoppingToken))
+                            {
+                                if (sample.Throttled)
+                                {
+                                    LogThrottled(w.Identity.ToString(), sample.Share, sample.Limit, sample.OldSamplingPercent, sample.NewSamplingPercent);
+                                }
+                            }
+                        }
+                    }
                 }
                 catch (Exception e) when (e is BpfException or IOException or InvalidOperationException)
                 {
@@ -100,6 +121,15 @@ internal sealed partial class AgentService(LifecycleFactory factory, HostPaths p
             w.Program = status.DispatcherProgramId is null ? Bpf.GetPinnedProgram(Path.Combine(dir, "prog")) : null;
             w.Stats = OpenMap(dir, "bpflc_stats");
             w.Logs = OpenMap(dir, "bpflc_logs");
+            // CPU guard rail: only an entry program has kernel run time; behind a dispatcher the health rules judge it.
+            var config = Path.Combine(dir, "maps", RuntimeConfigMap.MapName);
+            if (w.Program is not null && File.Exists(config))
+            {
+                w.Config = RuntimeConfigMap.OpenOrCreate(config, _audit);
+                w.Cpu = new CpuOverheadMonitor(paths.Application, w.Config, factory.Rollout.CpuOverhead, time, _audit, alertSinks, loggers.CreateLogger<CpuOverheadMonitor>());
+                w.Cpu.Watch(w.Identity.Program, w.Identity.Version, w.Program);
+            }
+
             w.Registration = monitor.Register(new MonitoredProgram
             {
                 Identity = w.Identity,
@@ -136,9 +166,15 @@ internal sealed partial class AgentService(LifecycleFactory factory, HostPaths p
 
         public IDisposable? Registration { get; set; }
 
+        public RuntimeConfigMap? Config { get; set; }
+
+        public CpuOverheadMonitor? Cpu { get; set; }
+
         public void Dispose()
         {
             Registration?.Dispose();
+            Cpu?.Dispose();
+            Config?.Dispose();
             Program?.Dispose();
             Stats?.Dispose();
             Logs?.Dispose();
@@ -156,6 +192,9 @@ internal sealed partial class AgentService(LifecycleFactory factory, HostPaths p
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Application {Application}: version {VersionId} no longer serves; stopped watching it")]
     private partial void LogUnwatched(string application, long versionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Identity}: CPU share {Share:P2} above {Limit:P2}; log sampling lowered from {Old}% to {New}%")]
+    private partial void LogThrottled(string identity, double share, double limit, ulong? old, ulong? @new);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not follow the application's versions")]
     private partial void LogSyncFailed(Exception e);

@@ -94,7 +94,8 @@ internal sealed class DemoCommand(
     private async Task<DemoAgent> StartAgentAsync(HostPaths demoPaths, CancellationToken ct)
     {
         var hosted = services.GetServices<IHostedService>().ToList();
-        var agent = new AgentService(factory, demoPaths, services.GetRequiredService<BpfMonitor>(), time, services.GetRequiredService<ILogger<AgentService>>());
+        var agent = new AgentService(factory, demoPaths, services.GetRequiredService<BpfMonitor>(), time, services.GetRequiredService<ILogger<AgentService>>(),
+            services.GetServices<BpfLifecycle.Observability.Alerts.IAlertSink>(), services.GetRequiredService<ILoggerFactory>());
         var endpoint = services.GetService<MetricsEndpoint>();
         try
         {

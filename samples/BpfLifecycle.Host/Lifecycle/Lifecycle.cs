@@ -2,6 +2,7 @@
 // Every command and the demo get their manager here, so the same policy applies however a deployment starts.
 using BpfLifecycle.Deployment;
 using BpfLifecycle.Deployment.Artifacts;
+using BpfLifecycle.Deployment.Budgets;
 using BpfLifecycle.Deployment.Gates;
 using BpfLifecycle.Deployment.Health;
 using BpfLifecycle.Deployment.Security;
@@ -128,7 +129,8 @@ internal sealed class LifecycleFactory(IOptions<HostSettings> settings, IOptions
         try
         {
             var signatures = new SignaturePolicy(trust, new SignaturePolicyOptions { AllowUnsigned = Settings.Security.AllowUnsigned }, audit);
-            IDeploymentGate[] gates = [new AuditedGate(new SignatureGate(signatures), audit), new AuditedGate(new CapabilityGate(), audit)];
+            var budget = new ResourceBudgetGate(Rollout.Budgets, new PinnedResourceInventory(paths.PinDirectory, time, audit));
+            IDeploymentGate[] gates = [new AuditedGate(new SignatureGate(signatures), audit), new AuditedGate(budget, audit), new AuditedGate(new CapabilityGate(), audit)];
             var health = new ThresholdHealthEvaluator(new ThresholdHealthOptions { MinimumRuns = Rollout.Health.MinimumRuns, MaxErrorRate = Rollout.Health.MaxErrorRate }, time);
             var manager = new DeploymentManager(
                 new DeploymentOptions { Application = paths.Application, StateDirectory = paths.StateRoot, BpffsRoot = paths.PinRoot, RetainedVersions = Rollout.RetainedVersions },
