@@ -1,0 +1,188 @@
+// The `demo` command: the whole lifecycle on a private network. It deploys v1 of the signed sample artifact, rolls
+// out v2 by canary with automatic promotion, tries the faulty v3 that health rules roll back on their own, prints
+// the final status, and removes everything it made (unless --keep, which keeps it running until Ctrl+C).
+using BpfLifecycle.Deployment;
+using BpfLifecycle.Deployment.Artifacts;
+using BpfLifecycle.Host.Agent;
+using BpfLifecycle.Host.Commands;
+using BpfLifecycle.Observability.Monitoring;
+using Microsoft.Extensions.DependencyInjection;
+using BpfLifecycle.Host.Lifecycle;
+using BpfLifecycle.Host.Rendering;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace BpfLifecycle.Host.Demo;
+
+internal sealed class DemoCommand(
+    LifecycleFactory factory, HostPaths paths, IHostEnvironment environment, IOptions<DemoOptions> options,
+    TimeProvider time, ILogger<DemoCommand> logger, TextWriter output, IServiceProvider services)
+{
+    /// <summary>Canary steps of the demo: short, so the whole story fits in well under two minutes.</summary>
+    private static readonly double[] CanarySteps = [10, 50, 100];
+    private const double StepSeconds = 3;
+
+    public async Task<int> RunAsync(bool keep, string? artifactsDirectory, CancellationToken ct)
+    {
+        keep |= options.Value.KeepRunning;
+        var started = time.GetTimestamp();
+        var artifacts = artifactsDirectory ?? Path.Combine(environment.ContentRootPath, "artifacts");
+        foreach (var leftover in DemoNetwork.RemoveLeftovers())
+        {
+            logger.LogInformation("Removed {Leftover} left by an interrupted demo", leftover);
+        }
+
+        using var network = DemoNetwork.Create();
+        var demoPaths = paths.WithApplication($"demo-{network.Suffix}");
+        var hook = AttachPoint.Parse($"xdp:{network.HostInterface}");
+        Title("1. A private network");
+        Say($"namespace {network.Namespace}, veth {network.HostInterface} (programs attach here) <-> {network.PeerInterface}");
+        Say($"application '{demoPaths.Application}': state {demoPaths.StateDirectory}, pins {demoPaths.PinDirectory}");
+
+        var app = factory.Create(demoPaths);
+        var agent = await StartAgentAsync(demoPaths, ct);
+        try
+        {
+            await using var traffic = new TrafficGenerator(network.OpenSender(9999), options.Value.PacketsPerSecond, time);
+            Say($"sending {options.Value.PacketsPerSecond} UDP datagrams/s from {network.PeerAddress} through the veth pair");
+
+            Title("2. Deploy v1 (immediate)");
+            var v1 = await DeployAsync(app, Path.Combine(artifacts, "v1"), "immediate", hook, ct);
+
+            Title($"3. Roll out v2 by canary ({string.Join("% -> ", CanarySteps)}%, {StepSeconds:0}s per step), promoted automatically when healthy");
+            var v2 = await DeployAsync(app, Path.Combine(artifacts, "v2"), "canary", hook, ct);
+
+            Title("4. Try v3, built faulty (every 4th packet aborts): its canary must be rolled back automatically");
+            var v3 = await DeployAsync(app, Path.Combine(artifacts, "v3"), "canary", hook, ct);
+
+            Title("5. Final state");
+            LifecycleCommands.PrintStatus(app.Manager.GetStatus(), output);
+            output.WriteLine();
+            LifecycleCommands.PrintVersions(app.Manager.GetVersions().Select(VersionDocument.From), output);
+            Say($"traffic: {traffic.Sent} datagrams sent; audit log {demoPaths.AuditLogPath}");
+            Say(agent.Metrics is { } m ? $"metrics: {m} (Prometheus; the demo's agent serves them while it runs)" : "metrics: not served (see the warning above)");
+
+            var asExpected = v1.Result == DeploymentResult.Promoted && v2.Result == DeploymentResult.Promoted && v3.Result == DeploymentResult.RolledBack
+                && app.Manager.GetStatus().ActiveVersionId == v2.Version?.Id;
+            Say(asExpected
+                ? "result: v1 deployed, v2 promoted by canary, faulty v3 rolled back by itself; v2 serves."
+                : $"result: UNEXPECTED (v1 {v1.Result}, v2 {v2.Result}, v3 {v3.Result})");
+
+            if (keep)
+            {
+                Title("Kept running (--keep): inspect from another terminal, Ctrl+C to clean up");
+                Say($"bpflc --app {demoPaths.Application} status | versions | rollback | config get log_sample_percent");
+                await Task.Delay(Timeout.InfiniteTimeSpan, time, ct);
+            }
+
+            Say($"done in {time.GetElapsedTime(started).TotalSeconds:F1}s");
+            return asExpected ? ExitCodes.Success : ExitCodes.Error;
+        }
+        finally
+        {
+            // Runs on Ctrl+C too: nothing the demo made may outlive it.
+            await agent.StopAsync();
+            await CleanUpAsync(app, demoPaths, network);
+        }
+    }
+
+    /// <summary>
+    /// Starts what `bpflc run` runs, for the demo's application: the monitoring loop, the Prometheus endpoint and the
+    /// agent that follows the versions. A busy metrics port only costs the metrics, not the demo.
+    /// </summary>
+    private async Task<DemoAgent> StartAgentAsync(HostPaths demoPaths, CancellationToken ct)
+    {
+        var hosted = services.GetServices<IHostedService>().ToList();
+        var agent = new AgentService(factory, demoPaths, services.GetRequiredService<BpfMonitor>(), time, services.GetRequiredService<ILogger<AgentService>>(),
+            services.GetServices<BpfLifecycle.Observability.Alerts.IAlertSink>(), services.GetRequiredService<ILoggerFactory>());
+        var endpoint = services.GetService<MetricsEndpoint>();
+        try
+        {
+            foreach (var h in hosted)
+            {
+                await h.StartAsync(ct);
+            }
+        }
+        catch (Exception e) when (e is System.Net.HttpListenerException or InvalidOperationException)
+        {
+            logger.LogWarning("Metrics endpoint {Endpoint} could not start: {Message}", endpoint, e.Message);
+            endpoint = null;
+        }
+
+        await agent.StartAsync(ct);
+        return new DemoAgent(agent, hosted, endpoint);
+    }
+
+    private sealed record DemoAgent(AgentService Agent, IReadOnlyList<IHostedService> Hosted, MetricsEndpoint? Metrics)
+    {
+        public async Task StopAsync()
+        {
+            await Agent.StopAsync(CancellationToken.None);
+            Agent.Dispose();
+            foreach (var h in Hosted.Reverse())
+            {
+                try
+                {
+                    await h.StopAsync(CancellationToken.None);
+                }
+                catch (InvalidOperationException)
+                {
+                }
+            }
+        }
+    }
+
+    private async Task<DeploymentOutcome> DeployAsync(ApplicationLifecycle app, string directory, string strategy, AttachPoint hook, CancellationToken ct)
+    {
+        var artifact = app.LoadArtifact(directory);
+        Say($"artifact {artifact.Manifest.Name} {artifact.Manifest.Version} (sha256 {artifact.Sha256[..12]}, signature verified)");
+        var view = RolloutProgressView.ForConsole();
+        var outcome = await app.DeployAsync(artifact, new DeploymentRequest
+        {
+            Strategy = factory.Strategy(strategy, CanarySteps, StepSeconds),
+            AttachPoints = [hook],
+        }, view, ct);
+        view.Complete();
+        Say($"=> {outcome.Result.ToString().ToUpperInvariant()}: {outcome.Reason}");
+        return outcome;
+    }
+
+    private async Task CleanUpAsync(ApplicationLifecycle app, HostPaths demoPaths, DemoNetwork network)
+    {
+        try
+        {
+            await app.UndeployAsync(null, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Undeploying the demo application failed");
+        }
+
+        app.Dispose();
+        foreach (var dir in new[] { demoPaths.PinDirectory, demoPaths.StateDirectory })
+        {
+            try
+            {
+                if (Directory.Exists(dir))
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                logger.LogWarning("Could not remove {Directory}: {Message}", dir, e.Message);
+            }
+        }
+
+        Say($"cleaned up: application {demoPaths.Application} undeployed, {network.Namespace} and its veth pair removed");
+    }
+
+    private void Title(string text)
+    {
+        output.WriteLine();
+        output.WriteLine(Console.IsOutputRedirected ? $"== {text}" : $"\u001b[1m== {text}\u001b[0m");
+    }
+
+    private void Say(string line) => output.WriteLine(line);
+}

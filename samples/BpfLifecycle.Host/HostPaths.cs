@@ -1,0 +1,110 @@
+// Where one application's state lives: its name, its state directory and its bpffs pin directory.
+// Global options (--app, --state-dir, --pin-root) override appsettings.json so two applications never share state.
+namespace BpfLifecycle.Host;
+
+/// <summary>Settings of the "BpfLifecycle" configuration section.</summary>
+internal sealed class HostSettings
+{
+    public string Application { get; set; } = "default";
+
+    /// <summary>Parent of per-application state directories.</summary>
+    public string StateDirectory { get; set; } = "/var/lib/bpflifecycle";
+
+    /// <summary>Parent of per-application pin directories on bpffs.</summary>
+    public string PinRoot { get; set; } = "/sys/fs/bpf/bpflifecycle";
+
+    /// <summary>Signature policy, with the same keys as the meta-package's BpfLifecycleOptions.Security.</summary>
+    public SecuritySettings Security { get; set; } = new();
+}
+
+internal sealed class SecuritySettings
+{
+    /// <summary>Trusted signing keys (relative paths are under the app's directory).</summary>
+    public List<TrustedKeySettings> TrustedKeys { get; set; } = [];
+
+    /// <summary>Accept artifacts without a signature (each one is written to the audit log). Default false.</summary>
+    public bool AllowUnsigned { get; set; }
+}
+
+internal sealed class TrustedKeySettings
+{
+    public string Id { get; set; } = string.Empty;
+
+    /// <summary>Path of a PEM public key file.</summary>
+    public string Path { get; set; } = string.Empty;
+}
+
+/// <summary>Settings of the "Rollout" configuration section: how the host rolls out and judges versions.</summary>
+internal sealed class RolloutSettings
+{
+    /// <summary>Versions kept loaded for fast rollback, the active one included.</summary>
+    public int RetainedVersions { get; set; } = 3;
+
+    /// <summary>Health thresholds rollouts are judged by.</summary>
+    public HealthSettings Health { get; set; } = new();
+
+    /// <summary>Canary defaults for `deploy --strategy canary`.</summary>
+    public CanarySettings Canary { get; set; } = new();
+
+    /// <summary>How long blue-green observes green alone, in seconds.</summary>
+    public double BlueGreenWindowSeconds { get; set; } = 10;
+
+    /// <summary>Map memory and program count budgets, checked by a gate before anything is loaded.</summary>
+    public BpfLifecycle.Deployment.Budgets.ResourceBudgetOptions Budgets { get; set; } = new();
+
+    /// <summary>CPU guard rail of the agent: above this share a version's log sampling is halved (audited, alerted).</summary>
+    public BpfLifecycle.Deployment.Budgets.CpuOverheadOptions CpuOverhead { get; set; } = new();
+}
+
+internal sealed class HealthSettings
+{
+    /// <summary>Runs below which a window is not judged.</summary>
+    public long MinimumRuns { get; set; } = 20;
+
+    /// <summary>Largest acceptable error rate of a candidate (0..1).</summary>
+    public double MaxErrorRate { get; set; } = 0.01;
+}
+
+internal sealed class CanarySettings
+{
+    /// <summary>Traffic shares in percent, increasing, ending at 100.</summary>
+    public List<double> StepsPercent { get; set; } = [];
+
+    /// <summary>Observation per step, in seconds.</summary>
+    public double StepSeconds { get; set; } = 5;
+}
+
+/// <summary>
+/// The resolved locations of one application: its state lives in <c>StateRoot/Application</c> and its pins in
+/// <c>PinRoot/Application</c>, so --app alone isolates applications and --state-dir/--pin-root move the roots.
+/// </summary>
+internal sealed record HostPaths(string Application, string StateRoot, string PinRoot)
+{
+    public string StateDirectory => Path.Combine(StateRoot, Application);
+
+    public string PinDirectory => Path.Combine(PinRoot, Application);
+
+    public string AuditLogPath => Path.Combine(StateDirectory, "audit.log");
+
+    public static HostPaths Resolve(HostSettings settings, string? app, string? stateDir, string? pinRoot)
+    {
+        var application = string.IsNullOrWhiteSpace(app) ? settings.Application : app;
+        ValidateName(application);
+        var pins = Path.GetFullPath(pinRoot ?? settings.PinRoot);
+        return new HostPaths(application, Path.GetFullPath(stateDir ?? settings.StateDirectory), pins);
+    }
+
+    public HostPaths WithApplication(string application)
+    {
+        ValidateName(application);
+        return this with { Application = application };
+    }
+
+    private static void ValidateName(string name)
+    {
+        if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            throw new ArgumentException($"Application name '{name}' is invalid: use 1-64 letters, digits, '-' or '_'.");
+        }
+    }
+}

@@ -1,0 +1,313 @@
+// The host's lifecycle commands end to end: each test drives `bpflc` in child processes against the real kernel,
+// on a veth pair with UDP traffic, with its own application name, state directory and pin root.
+using System.Text.Json;
+using BpfLifecycle.Deployment.Artifacts;
+using BpfLifecycle.TestKit;
+
+namespace BpfLifecycle.Host.Tests;
+
+public sealed class LifecycleCommandTests : KernelTestBase
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
+    private readonly NetworkNamespacePair _net;
+    private readonly string _app = "t" + Guid.NewGuid().ToString("N")[..8];
+    private readonly string _stateRoot = Path.Combine(Path.GetTempPath(), "bpflc-host-" + Guid.NewGuid().ToString("N")[..10]);
+    private readonly string _pinRoot;
+
+    public LifecycleCommandTests()
+    {
+        KernelTest.RequireTool("ip");
+        _pinRoot = NewPinDirectory();
+        Directory.CreateDirectory(_stateRoot);
+        Defer(() => Directory.Delete(_stateRoot, recursive: true));
+        _net = Track(new NetworkNamespacePair());
+        // Whatever a test left attached is detached before the veth and pins go away.
+        Defer(() => Bpflc("undeploy").GetAwaiter().GetResult().Dispose());
+    }
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private string Hook => $"xdp:{_net.HostInterface}";
+
+    private static string Sample(string version) => Path.Combine(HostProcess.RepositoryRoot, "samples", "artifacts", version);
+
+    [Fact]
+    public async Task Deploy_immediate_then_status_and_versions_json_describe_the_kernel_state()
+    {
+        using var deploy = await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook);
+        Assert.True(deploy.ExitCode == 0, deploy.ToString());
+        // Output is not a terminal here: plain lines, no live view escape sequences.
+        Assert.DoesNotContain('\u001b', deploy.StandardOutput);
+        Assert.Contains("PROMOTED", deploy.StandardOutput, StringComparison.Ordinal);
+        await _net.SendUdpAsync(50, 9000, cancellationToken: Ct);
+
+        var status = await Json("status", "--json");
+        var d = Assert.Single(status.EnumerateArray().ToList());
+        Assert.Equal(_app, d.GetProperty("application").GetString());
+        Assert.Equal("lifecycle_xdp", d.GetProperty("program").GetString());
+        Assert.Equal(1, d.GetProperty("activeVersionId").GetInt64());
+        Assert.Equal(JsonValueKind.Null, d.GetProperty("candidateVersionId").ValueKind);
+        Assert.Equal(0, d.GetProperty("canarySharePercent").GetDouble());
+        var programId = d.GetProperty("programIds").GetProperty("active").GetUInt32();
+        Assert.True(programId > 0);
+        var linkId = Assert.Single(d.GetProperty("linkIds").EnumerateObject().ToList()).Value.GetUInt32();
+        using (var link = BpfLifecycle.Interop.BpfLink.FromId(linkId))
+        {
+            Assert.Equal(programId, link.ProgramId);
+        }
+
+        var versions = await Json("versions", "--json");
+        var v = Assert.Single(versions.EnumerateArray().ToList());
+        Assert.Equal(1, v.GetProperty("id").GetInt64());
+        Assert.Equal("lifecycle-xdp", v.GetProperty("name").GetString());
+        Assert.Equal("1.0.0", v.GetProperty("version").GetString());
+        Assert.Equal("Active", v.GetProperty("status").GetString());
+        Assert.Equal(Artifact.Load(Sample("v1")).Sha256, v.GetProperty("artifactSha256").GetString());
+        Assert.True(v.TryGetProperty("commit", out _) && v.TryGetProperty("deployedAt", out _));
+    }
+
+    [Fact]
+    public async Task Faulty_canary_is_rolled_back_with_exit_code_3_and_the_previous_version_serves()
+    {
+        using (var v1 = await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook))
+        {
+            Assert.True(v1.ExitCode == 0, v1.ToString());
+        }
+
+        using var traffic = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var sender = SendUntilCancelledAsync(traffic.Token);
+        using var v3 = await Bpflc("deploy", Sample("v3"), "--strategy", "canary", "--steps", "50", "100", "--step-seconds", "1.5");
+        await traffic.CancelAsync();
+        await sender;
+
+        Assert.True(v3.ExitCode == 3, v3.ToString());
+        Assert.Contains("error rate", v3.StandardOutput, StringComparison.Ordinal);
+        var d = Assert.Single((await Json("status", "--json")).EnumerateArray().ToList());
+        Assert.Equal(1, d.GetProperty("activeVersionId").GetInt64());
+        Assert.Equal(JsonValueKind.Null, d.GetProperty("candidateVersionId").ValueKind);
+        var failed = (await Json("versions", "--json")).EnumerateArray().Single(v => v.GetProperty("id").GetInt64() == 2);
+        Assert.Equal("Failed", failed.GetProperty("status").GetString());
+        Assert.Contains("error rate", failed.GetProperty("reason").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rollback_returns_to_the_previous_version_and_an_unknown_target_is_refused()
+    {
+        (await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook)).Dispose();
+        using (var v2 = await Bpflc("deploy", Sample("v2"), "--strategy", "immediate"))
+        {
+            Assert.True(v2.ExitCode == 0, v2.ToString());
+        }
+
+        Assert.Equal(2, Active(await Json("status", "--json")));
+        using (var back = await Bpflc("rollback"))
+        {
+            Assert.True(back.ExitCode == 0, back.ToString());
+        }
+
+        Assert.Equal(1, Active(await Json("status", "--json")));
+        using var bad = await Bpflc("rollback", "--to", "99");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("99", bad.StandardOutput + bad.StandardError, StringComparison.Ordinal);
+        Assert.Equal(1, Active(await Json("status", "--json")));
+    }
+
+    [Fact]
+    public async Task Undeploy_detaches_everything_and_keeps_the_history()
+    {
+        (await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook)).Dispose();
+        var linkId = Assert.Single(Assert.Single((await Json("status", "--json")).EnumerateArray().ToList()).GetProperty("linkIds").EnumerateObject().ToList()).Value.GetUInt32();
+
+        using (var undeploy = await Bpflc("undeploy"))
+        {
+            Assert.True(undeploy.ExitCode == 0, undeploy.ToString());
+        }
+
+        Assert.Empty((await Json("status", "--json")).EnumerateArray());
+        Assert.Single((await Json("versions", "--json")).EnumerateArray());
+        Assert.Throws<BpfLifecycle.Interop.BpfException>(() => BpfLifecycle.Interop.BpfLink.FromId(linkId).Dispose());
+    }
+
+    [Fact]
+    public async Task Tampered_artifact_is_refused_with_exit_code_4_and_nothing_is_registered()
+    {
+        var copy = Path.Combine(_stateRoot, "tampered");
+        Directory.CreateDirectory(copy);
+        foreach (var f in Directory.GetFiles(Sample("v1")))
+        {
+            File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+        }
+
+        var manifest = Path.Combine(copy, "manifest.json");
+        await File.WriteAllTextAsync(manifest, (await File.ReadAllTextAsync(manifest, Ct)).Replace("1.0.0", "1.0.1", StringComparison.Ordinal), Ct);
+
+        using var deploy = await Bpflc("deploy", copy, "--strategy", "immediate", "--attach", Hook);
+
+        Assert.True(deploy.ExitCode == 4, deploy.ToString());
+        Assert.Contains("signature", deploy.StandardError, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty((await Json("versions", "--json")).EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Audit_log_verifies_after_deployments_and_a_tampered_log_fails_with_exit_code_1()
+    {
+        (await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook)).Dispose();
+        using (var ok = await Bpflc("audit", "verify"))
+        {
+            Assert.True(ok.ExitCode == 0, ok.ToString());
+            Assert.Contains("valid", ok.StandardOutput, StringComparison.Ordinal);
+        }
+
+        var log = Path.Combine(_stateRoot, _app, "audit.log");
+        var lines = await File.ReadAllLinesAsync(log, Ct);
+        lines[0] = lines[0].Replace("\"signature", "\"signaturX", StringComparison.Ordinal);
+        await File.WriteAllLinesAsync(log, lines, Ct);
+        using var bad = await Bpflc("audit", "verify");
+        Assert.True(bad.ExitCode == 1, bad.ToString());
+        Assert.Contains("TAMPERED", bad.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Crash_in_the_middle_of_a_canary_is_reverted_by_recover_and_the_previous_version_serves()
+    {
+        (await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook)).Dispose();
+        using (var rollout = HostProcess.Start(Args("deploy", Sample("v2"), "--strategy", "canary", "--steps", "10", "100", "--step-seconds", "60")))
+        {
+            await rollout.WaitForOutputAsync("canary share 10%", Timeout);
+            var during = Assert.Single((await Json("status", "--json")).EnumerateArray().ToList());
+            Assert.Equal(2, during.GetProperty("candidateVersionId").GetInt64());
+            Assert.Equal(10, during.GetProperty("canarySharePercent").GetDouble());
+            rollout.Signal(9); // SIGKILL: no cleanup of any kind
+            await rollout.WaitForExitAsync(TimeSpan.FromSeconds(20));
+        }
+
+        var pending = Assert.Single((await Json("status", "--json")).EnumerateArray().ToList());
+        Assert.NotEqual(JsonValueKind.Null, pending.GetProperty("pendingPhase").ValueKind);
+
+        using (var recover = await Bpflc("recover"))
+        {
+            Assert.True(recover.ExitCode == 0, recover.ToString());
+            Assert.Contains("reverted", recover.StandardOutput, StringComparison.Ordinal);
+        }
+
+        var after = Assert.Single((await Json("status", "--json")).EnumerateArray().ToList());
+        Assert.Equal(1, after.GetProperty("activeVersionId").GetInt64());
+        Assert.Equal(JsonValueKind.Null, after.GetProperty("candidateVersionId").ValueKind);
+        Assert.Equal(JsonValueKind.Null, after.GetProperty("pendingPhase").ValueKind);
+
+        // The application still deploys normally afterwards.
+        using var again = await Bpflc("deploy", Sample("v2"), "--strategy", "immediate");
+        Assert.True(again.ExitCode == 0, again.ToString());
+    }
+
+    [Fact]
+    public async Task Agent_readopts_the_deployment_serves_prometheus_metrics_and_stops_on_sigterm()
+    {
+        (await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook)).Dispose();
+        var port = Random.Shared.Next(20_000, 30_000);
+        using var agent = HostProcess.Start(Args("run", "--metrics", $"127.0.0.1:{port}"));
+        await agent.WaitForOutputAsync("metrics at", Timeout);
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var text = "";
+        for (var attempt = 0; attempt < 40 && !text.Contains("bpflifecycle_program_runs", StringComparison.Ordinal); attempt++)
+        {
+            await _net.SendUdpAsync(100, 9000, cancellationToken: Ct);
+            await Task.Delay(500, Ct);
+            try
+            {
+                text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", Ct);
+            }
+            catch (HttpRequestException)
+            {
+            }
+        }
+
+        Assert.Contains($"bpflifecycle_application=\"{_app}\"", text, StringComparison.Ordinal);
+        Assert.Contains("bpflifecycle_version=\"1\"", text, StringComparison.Ordinal);
+        Assert.Contains("bpflifecycle_program_runs", text, StringComparison.Ordinal);
+        Assert.Contains("pinned state re-adopted", agent.StandardError, StringComparison.Ordinal);
+
+        agent.Signal(15);
+        await agent.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(agent.ExitCode == 0, agent.ToString());
+        // Stopping the agent never detaches: the version keeps serving.
+        Assert.Equal(1, Active(await Json("status", "--json")));
+    }
+
+    [Fact]
+    public async Task Config_set_reaches_every_loaded_version_and_get_reads_it_back()
+    {
+        (await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook)).Dispose();
+        (await Bpflc("deploy", Sample("v2"), "--strategy", "immediate")).Dispose();
+        using (var unset = await Bpflc("config", "get", "log_sample_percent"))
+        {
+            Assert.True(unset.ExitCode == 5, unset.ToString());
+        }
+
+        using (var set = await Bpflc("config", "set", "log_sample_percent", "25"))
+        {
+            Assert.True(set.ExitCode == 0, set.ToString());
+            Assert.Contains("versions 2, 1", set.StandardOutput, StringComparison.Ordinal);
+        }
+
+        using var get = await Bpflc("config", "get", "log_sample_percent");
+        Assert.Contains("log_sample_percent = 25", get.StandardOutput, StringComparison.Ordinal);
+        using var bad = await Bpflc("config", "set", "log_sample_percent", "-3");
+        Assert.True(bad.ExitCode == 2, bad.ToString());
+        Assert.Contains("'-3' is not an unsigned integer", bad.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Budget_gate_configured_through_the_environment_refuses_before_loading()
+    {
+        using var deploy = HostProcess.Start(new Dictionary<string, string> { ["BPFLC_Rollout__Budgets__PerProgramBytes"] = "4096" },
+            Args("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook));
+        await deploy.WaitForExitAsync(Timeout);
+
+        Assert.True(deploy.ExitCode == 4, deploy.ToString());
+        Assert.Contains("budget", deploy.StandardOutput + deploy.StandardError, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty((await Json("versions", "--json")).EnumerateArray());
+        Assert.False(Directory.Exists(Path.Combine(_pinRoot, _app, "versions", "1")));
+    }
+
+    [Theory]
+    [InlineData("--attach", "xdp:")]
+    [InlineData("--attach", "bogus:veth0x")]
+    [InlineData("--strategy", "yolo")]
+    public async Task Bad_deploy_options_are_usage_errors_that_name_the_problem(string option, string value)
+    {
+        using var deploy = await Bpflc("deploy", Sample("v1"), option, value);
+
+        Assert.True(deploy.ExitCode == 2, deploy.ToString());
+        Assert.Contains(value.Split(':')[0], deploy.StandardError, StringComparison.Ordinal);
+        Assert.Empty((await Json("versions", "--json")).EnumerateArray());
+    }
+
+    private static long Active(JsonElement status) => Assert.Single(status.EnumerateArray().ToList()).GetProperty("activeVersionId").GetInt64();
+
+    private string[] Args(params string[] args) => ["--app", _app, "--state-dir", _stateRoot, "--pin-root", _pinRoot, .. args];
+
+    private Task<HostProcess> Bpflc(params string[] args) => HostProcess.RunAsync(Timeout, Args(args));
+
+    private async Task<JsonElement> Json(params string[] args)
+    {
+        using var p = await Bpflc(args);
+        Assert.True(p.ExitCode == 0, p.ToString());
+        return JsonDocument.Parse(p.StandardOutput).RootElement.Clone();
+    }
+
+    private async Task SendUntilCancelledAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                await _net.SendUdpAsync(100, 9000, burst: 10, pauseMs: 5, cancellationToken: ct);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}
