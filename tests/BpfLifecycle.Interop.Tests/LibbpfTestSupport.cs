@@ -8,19 +8,7 @@ namespace BpfLifecycle.Interop.Tests;
 internal static unsafe class LibbpfTestSupport
 {
     /// <summary>The path of a committed object, bpf/obj/&lt;name&gt;.o, found by walking up from the test binaries.</summary>
-    public static string ObjectPath(string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "bpf", "obj", name + ".o");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException($"bpf/obj/{name}.o not found above {AppContext.BaseDirectory}; run bpf/build.sh.");
-    }
+    public static string ObjectPath(string name) => BpfLifecycle.TestKit.Repository.BpfObject(name);
 
     /// <summary>Runs a program once over <paramref name="packet"/> and returns its return value.</summary>
     public static uint TestRun(BpfProgramHandle program, ReadOnlySpan<byte> packet)

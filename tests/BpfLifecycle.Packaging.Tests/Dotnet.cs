@@ -5,7 +5,7 @@ namespace BpfLifecycle.Packaging.Tests;
 
 internal static class Dotnet
 {
-    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+    public static string RepositoryRoot { get; } = BpfLifecycle.TestKit.Repository.Root;
 
     public static async Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, TimeSpan timeout, params string[] args)
     {
@@ -48,18 +48,5 @@ internal static class Dotnet
         var (code, output) = await RunAsync(workingDirectory, timeout, args);
         Assert.True(code == 0, $"'dotnet {string.Join(' ', args)}' failed with {code}:\n{output}");
         return output;
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "BpfLifecycle.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No BpfLifecycle.sln above {AppContext.BaseDirectory}.");
     }
 }

@@ -9,9 +9,9 @@ namespace BpfLifecycle.Security.Tests;
 
 internal static class TestFiles
 {
-    public static string RepoRoot { get; } = FindRoot();
+    public static string RepoRoot => BpfLifecycle.TestKit.Repository.Root;
 
-    public static string BpfObject(string name) => Path.Combine(RepoRoot, "bpf", "obj", name);
+    public static string BpfObject(string name) => BpfLifecycle.TestKit.Repository.BpfObject(name);
 
     public static string NewTempDirectory()
     {
@@ -37,17 +37,6 @@ internal static class TestFiles
         };
         File.WriteAllBytes(Path.Combine(dir, Artifact.ManifestFileName), JsonSerializer.SerializeToUtf8Bytes(manifest, ArtifactManifest.JsonOptions));
         return dir;
-    }
-
-    private static string FindRoot()
-    {
-        var dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "BpfLifecycle.sln")))
-        {
-            dir = Path.GetDirectoryName(dir);
-        }
-
-        return dir ?? throw new InvalidOperationException("BpfLifecycle.sln not found above the test directory.");
     }
 }
 
