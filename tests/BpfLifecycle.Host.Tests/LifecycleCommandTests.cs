@@ -261,7 +261,7 @@ public sealed class LifecycleCommandTests : KernelTestBase
     [Fact]
     public async Task Budget_gate_configured_through_the_environment_refuses_before_loading()
     {
-        using var deploy = HostProcess.Start(new Dictionary<string, string> { ["BPFLC_Rollout__Budgets__PerProgramBytes"] = "4096" },
+        using var deploy = HostProcess.Start(new Dictionary<string, string> { ["BPFLC_BpfLifecycle__Budgets__PerProgramBytes"] = "4096" },
             Args("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook));
         await deploy.WaitForExitAsync(Timeout);
 
