@@ -4,28 +4,28 @@
 // configuration overrides of BpfLifecycle:Application, :StateDirectory and :PinRoot.
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using BpfLifecycle;
-using BpfLifecycle.Deployment;
+using BpfLifecycle.Deployment.Artifacts;
+using BpfLifecycle.Deployment.Gates;
 using BpfLifecycle.Deployment.Health;
+using BpfLifecycle.Deployment.Security;
+using BpfLifecycle.Deployment;
+using BpfLifecycle.Host.Agent;
+using BpfLifecycle.Host.Commands;
+using BpfLifecycle.Host.Demo;
+using BpfLifecycle.Host.Lifecycle;
 using BpfLifecycle.Host;
 using BpfLifecycle.Observability.Audit;
 using BpfLifecycle.Observability.Health;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
-using BpfLifecycle.Deployment.Artifacts;
-using BpfLifecycle.Deployment.Gates;
-using BpfLifecycle.Deployment.Security;
-using BpfLifecycle.Host.Agent;
-using BpfLifecycle.Host.Commands;
-using BpfLifecycle.Observability.DependencyInjection;
 using BpfLifecycle.Observability.Metrics;
-using OpenTelemetry.Metrics;
-using BpfLifecycle.Host.Demo;
-using BpfLifecycle.Host.Lifecycle;
+using BpfLifecycle.Observability;
+using BpfLifecycle;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 var appOption = new Option<string?>("--app") { Description = "Application name; isolates its deployments, state and pins (default: 'default').", Recursive = true };
 var stateDirOption = new Option<string?>("--state-dir") { Description = "State directory of the application (default: /var/lib/bpflifecycle/<app>).", Recursive = true };
@@ -83,8 +83,7 @@ root.Subcommands.Add(config);
 
 var followOption = new Option<bool>("--follow", "-f") { Description = "Keep reading until Ctrl+C." };
 var logs = new Command("logs", "Write the BPF log records of the serving versions (to stderr, through ILogger).") { followOption };
-logs.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<LogsCommand>().RunAsync(parse.GetValue(followOption), token),
-    builder => builder.Services.AddBpfObservability(builder.Configuration.GetSection("Observability"))));
+logs.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<LogsCommand>().RunAsync(parse.GetValue(followOption), token)));
 root.Subcommands.Add(logs);
 
 var audit = new Command("audit", "Audit log commands.");
@@ -200,7 +199,6 @@ async Task<int> RunAgentAsync(ParseResult parse, string metrics, CancellationTok
 
 static void AddAgent(HostApplicationBuilder builder, (string Host, int Port) endpoint, bool hosted)
 {
-    builder.Services.AddBpfObservability(builder.Configuration.GetSection("Observability"));
     builder.Services.AddSingleton(new MetricsEndpoint(endpoint.Host, endpoint.Port));
     if (hosted)
     {
@@ -253,6 +251,8 @@ IHost BuildHost(ParseResult parse, Action<HostApplicationBuilder>? configure = n
 
     builder.Services.AddBpfLifecycle(builder.Configuration);
     ComposeHostPolicy(builder);
+    // Bound after AddBpfLifecycle so the agent's poll interval and log drain come from the Observability section.
+    builder.Services.AddOptions<ObservabilityOptions>().Bind(builder.Configuration.GetSection("Observability"));
 
     builder.Services.AddSingleton(paths);
     builder.Services.AddSingleton<TextWriter>(Console.Out);
