@@ -2,7 +2,7 @@
 // Global options (--app, --state-dir, --pin-root) override appsettings.json so two applications never share state.
 namespace BpfLifecycle.Host;
 
-/// <summary>Settings of the "BpfLifecycle" configuration section.</summary>
+/// <summary>The host's reading of the "BpfLifecycle" section: only the places, to resolve the global options against.</summary>
 internal sealed class HostSettings
 {
     public string Application { get; set; } = "default";
@@ -12,26 +12,6 @@ internal sealed class HostSettings
 
     /// <summary>Parent of per-application pin directories on bpffs.</summary>
     public string PinRoot { get; set; } = "/sys/fs/bpf/bpflifecycle";
-
-    /// <summary>Signature policy, with the same keys as the meta-package's BpfLifecycleOptions.Security.</summary>
-    public SecuritySettings Security { get; set; } = new();
-}
-
-internal sealed class SecuritySettings
-{
-    /// <summary>Trusted signing keys (relative paths are under the app's directory).</summary>
-    public List<TrustedKeySettings> TrustedKeys { get; set; } = [];
-
-    /// <summary>Accept artifacts without a signature (each one is written to the audit log). Default false.</summary>
-    public bool AllowUnsigned { get; set; }
-}
-
-internal sealed class TrustedKeySettings
-{
-    public string Id { get; set; } = string.Empty;
-
-    /// <summary>Path of a PEM public key file.</summary>
-    public string Path { get; set; } = string.Empty;
 }
 
 /// <summary>Settings of the "Rollout" configuration section: how the host rolls out and judges versions.</summary>
@@ -48,9 +28,6 @@ internal sealed class RolloutSettings
 
     /// <summary>How long blue-green observes green alone, in seconds.</summary>
     public double BlueGreenWindowSeconds { get; set; } = 10;
-
-    /// <summary>Map memory and program count budgets, checked by a gate before anything is loaded.</summary>
-    public BpfLifecycle.Deployment.Budgets.ResourceBudgetOptions Budgets { get; set; } = new();
 
     /// <summary>CPU guard rail of the agent: above this share a version's log sampling is halved (audited, alerted).</summary>
     public BpfLifecycle.Deployment.Budgets.CpuOverheadOptions CpuOverhead { get; set; } = new();

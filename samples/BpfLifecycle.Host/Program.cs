@@ -1,22 +1,31 @@
 // Entry point of bpflc, the lifecycle host: parses the command line and runs each command inside a Generic Host
 // so every command gets the same configuration (appsettings.json, BPFLC_* environment variables), logging and DI.
+// The SDK is composed once, by services.AddBpfLifecycle(configuration); --app, --state-dir and --pin-root are
+// configuration overrides of BpfLifecycle:Application, :StateDirectory and :PinRoot.
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using BpfLifecycle.Host;
 using BpfLifecycle.Deployment.Artifacts;
 using BpfLifecycle.Deployment.Gates;
+using BpfLifecycle.Deployment.Health;
 using BpfLifecycle.Deployment.Security;
+using BpfLifecycle.Deployment;
 using BpfLifecycle.Host.Agent;
 using BpfLifecycle.Host.Commands;
-using BpfLifecycle.Observability.DependencyInjection;
-using BpfLifecycle.Observability.Metrics;
-using OpenTelemetry.Metrics;
 using BpfLifecycle.Host.Demo;
 using BpfLifecycle.Host.Lifecycle;
+using BpfLifecycle.Host;
+using BpfLifecycle.Observability.Audit;
+using BpfLifecycle.Observability.Health;
+using BpfLifecycle.Observability.Metrics;
+using BpfLifecycle.Observability;
+using BpfLifecycle;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 var appOption = new Option<string?>("--app") { Description = "Application name; isolates its deployments, state and pins (default: 'default').", Recursive = true };
 var stateDirOption = new Option<string?>("--state-dir") { Description = "State directory of the application (default: /var/lib/bpflifecycle/<app>).", Recursive = true };
@@ -74,8 +83,7 @@ root.Subcommands.Add(config);
 
 var followOption = new Option<bool>("--follow", "-f") { Description = "Keep reading until Ctrl+C." };
 var logs = new Command("logs", "Write the BPF log records of the serving versions (to stderr, through ILogger).") { followOption };
-logs.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<LogsCommand>().RunAsync(parse.GetValue(followOption), token),
-    builder => builder.Services.AddBpfObservability(builder.Configuration.GetSection("Observability"))));
+logs.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<LogsCommand>().RunAsync(parse.GetValue(followOption), token)));
 root.Subcommands.Add(logs);
 
 var audit = new Command("audit", "Audit log commands.");
@@ -94,7 +102,11 @@ var artifactsOption = new Option<string?>("--artifacts") { Description = "Direct
 var demoMetricsOption = new Option<string>("--metrics") { Description = "Prometheus scrape endpoint of the demo's agent, address:port.", DefaultValueFactory = _ => "127.0.0.1:9464" };
 var demo = new Command("demo", "Deploy v1, canary v2 to promotion and see faulty v3 rolled back, on a private veth pair with real traffic; then clean up.") { keepOption, artifactsOption, demoMetricsOption };
 demo.SetAction((parse, ct) => RunAsync(parse, ct, (sp, token) => sp.GetRequiredService<DemoCommand>().RunAsync(parse.GetValue(keepOption), parse.GetValue(artifactsOption), token),
-    builder => AddAgent(builder, MetricsEndpoint(parse.GetValue(demoMetricsOption)!), hosted: false)));
+    builder =>
+    {
+        var endpoint = MetricsEndpoint(parse.GetValue(demoMetricsOption)!);
+        builder.Services.AddSingleton(new ApplicationHosts(application => BuildHost(parse, b => AddAgent(b, endpoint, hosted: false), application)));
+    }));
 root.Subcommands.Add(demo);
 
 // Ctrl+C, SIGTERM (systemd stop) and SIGHUP all cancel the running command so it can undo what it made.
@@ -140,6 +152,11 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken ct, Func<IServiceP
         await Console.Error.WriteLineAsync($"error: {e.Message}");
         return ExitCodes.Usage;
     }
+    catch (OptionsValidationException e)
+    {
+        await Console.Error.WriteLineAsync($"error: invalid configuration: {e.Message}");
+        return ExitCodes.Usage;
+    }
     catch (Exception e) when (e is DeploymentRefusedException or ArtifactValidationException)
     {
         await Console.Error.WriteLineAsync($"refused: {e.Message}");
@@ -173,11 +190,15 @@ async Task<int> RunAgentAsync(ParseResult parse, string metrics, CancellationTok
         await Console.Error.WriteLineAsync($"error: {e.Message}");
         return ExitCodes.Usage;
     }
+    catch (OptionsValidationException e)
+    {
+        await Console.Error.WriteLineAsync($"error: invalid configuration: {e.Message}");
+        return ExitCodes.Usage;
+    }
 }
 
 static void AddAgent(HostApplicationBuilder builder, (string Host, int Port) endpoint, bool hosted)
 {
-    builder.Services.AddBpfObservability(builder.Configuration.GetSection("Observability"));
     builder.Services.AddSingleton(new MetricsEndpoint(endpoint.Host, endpoint.Port));
     if (hosted)
     {
@@ -204,7 +225,7 @@ static (string Host, int Port) MetricsEndpoint(string address)
     return (address[..colon], port);
 }
 
-IHost BuildHost(ParseResult parse, Action<HostApplicationBuilder>? configure = null)
+IHost BuildHost(ParseResult parse, Action<HostApplicationBuilder>? configure = null, string? application = null)
 {
     var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
     {
@@ -216,19 +237,70 @@ IHost BuildHost(ParseResult parse, Action<HostApplicationBuilder>? configure = n
     builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
     builder.Services.AddSystemd();
 
-    var settings = builder.Configuration.GetSection("BpfLifecycle").Get<HostSettings>() ?? new HostSettings();
-    var paths = HostPaths.Resolve(settings, parse.GetValue(appOption), parse.GetValue(stateDirOption), parse.GetValue(pinRootOption));
+    // The global options win over appsettings.json and the environment: an in-memory source added last. The
+    // audit log lives in the application's state directory, so `audit verify` finds it from the same options.
+    var settings = builder.Configuration.GetSection(BpfLifecycleOptions.SectionName).Get<HostSettings>() ?? new HostSettings();
+    var paths = HostPaths.Resolve(settings, application ?? parse.GetValue(appOption), parse.GetValue(stateDirOption), parse.GetValue(pinRootOption));
+    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        [$"{BpfLifecycleOptions.SectionName}:Application"] = paths.Application,
+        [$"{BpfLifecycleOptions.SectionName}:StateDirectory"] = paths.StateRoot,
+        [$"{BpfLifecycleOptions.SectionName}:PinRoot"] = paths.PinRoot,
+        [$"{BpfLifecycleOptions.SectionName}:Security:Audit:Path"] = paths.AuditLogPath,
+    });
+
+    builder.Services.AddBpfLifecycle(builder.Configuration);
+    ComposeHostPolicy(builder);
+    // Bound after AddBpfLifecycle so the agent's poll interval and log drain come from the Observability section.
+    builder.Services.AddOptions<ObservabilityOptions>().Bind(builder.Configuration.GetSection("Observability"));
+
     builder.Services.AddSingleton(paths);
-    builder.Services.AddSingleton(TimeProvider.System);
     builder.Services.AddSingleton<TextWriter>(Console.Out);
-    builder.Services.Configure<HostSettings>(builder.Configuration.GetSection("BpfLifecycle"));
     builder.Services.Configure<RolloutSettings>(builder.Configuration.GetSection("Rollout"));
     builder.Services.Configure<DemoOptions>(builder.Configuration.GetSection("Demo"));
-    builder.Services.AddSingleton<LifecycleFactory>();
+    builder.Services.AddSingleton<ApplicationLifecycle>();
+    builder.Services.AddSingleton<RolloutDefaults>();
     builder.Services.AddTransient<LifecycleCommands>();
     builder.Services.AddTransient<ConfigCommands>();
     builder.Services.AddTransient<LogsCommand>();
     builder.Services.AddTransient<DemoCommand>();
     configure?.Invoke(builder);
     return builder.Build();
+}
+
+// What the host decides on top of AddBpfLifecycle: where relative key paths point, how many versions stay loaded,
+// how candidates are judged, that every gate decision is audited, and that the agent (not the SDK's maintenance
+// loop) runs the CPU guard rail per version.
+static void ComposeHostPolicy(HostApplicationBuilder builder)
+{
+    var services = builder.Services;
+    services.AddOptions<BpfLifecycleOptions>().PostConfigure<IHostEnvironment>((o, environment) =>
+    {
+        foreach (var key in o.Security.TrustedKeys)
+        {
+            if (key.Path is { Length: > 0 } path && !Path.IsPathRooted(path))
+            {
+                key.Path = Path.Combine(environment.ContentRootPath, path);
+            }
+        }
+    });
+    services.AddOptions<DeploymentOptions>().Configure<IOptions<RolloutSettings>>((d, r) => d.RetainedVersions = r.Value.RetainedVersions);
+    services.Replace(ServiceDescriptor.Singleton<IHealthEvaluator>(sp =>
+    {
+        var health = sp.GetRequiredService<IOptions<RolloutSettings>>().Value.Health;
+        return new ThresholdHealthEvaluator(new ThresholdHealthOptions { MinimumRuns = health.MinimumRuns, MaxErrorRate = health.MaxErrorRate }, sp.GetRequiredService<TimeProvider>());
+    }));
+
+    foreach (var gate in services.Where(d => d.ServiceType == typeof(IDeploymentGate)).ToList())
+    {
+        services.Remove(gate);
+        services.AddSingleton<IDeploymentGate>(sp => new AuditedGate(
+            (IDeploymentGate)(gate.ImplementationInstance ?? gate.ImplementationFactory?.Invoke(sp) ?? ActivatorUtilities.CreateInstance(sp, gate.ImplementationType!)),
+            sp.GetRequiredService<IAuditLog>()));
+    }
+
+    foreach (var maintenance in services.Where(d => d.ServiceType == typeof(IHostedService) && d.ImplementationFactory?.Method.ReturnType == typeof(BpfLifecycleMaintenanceService)).ToList())
+    {
+        services.Remove(maintenance);
+    }
 }

@@ -261,7 +261,7 @@ public sealed class LifecycleCommandTests : KernelTestBase
     [Fact]
     public async Task Budget_gate_configured_through_the_environment_refuses_before_loading()
     {
-        using var deploy = HostProcess.Start(new Dictionary<string, string> { ["BPFLC_Rollout__Budgets__PerProgramBytes"] = "4096" },
+        using var deploy = HostProcess.Start(new Dictionary<string, string> { ["BPFLC_BpfLifecycle__Budgets__PerProgramBytes"] = "4096" },
             Args("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook));
         await deploy.WaitForExitAsync(Timeout);
 
@@ -269,6 +269,62 @@ public sealed class LifecycleCommandTests : KernelTestBase
         Assert.Contains("budget", deploy.StandardOutput + deploy.StandardError, StringComparison.OrdinalIgnoreCase);
         Assert.Empty((await Json("versions", "--json")).EnumerateArray());
         Assert.False(Directory.Exists(Path.Combine(_pinRoot, _app, "versions", "1")));
+    }
+
+    [Fact]
+    public async Task Application_and_places_come_from_the_BpfLifecycle_section_when_the_global_options_are_absent()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["BPFLC_BpfLifecycle__Application"] = _app,
+            ["BPFLC_BpfLifecycle__StateDirectory"] = _stateRoot,
+            ["BPFLC_BpfLifecycle__PinRoot"] = _pinRoot,
+        };
+        using var deploy = HostProcess.Start(environment, "deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook);
+        await deploy.WaitForExitAsync(Timeout);
+        Assert.True(deploy.ExitCode == 0, deploy.ToString());
+
+        // The same application seen through the global options: configuration and options name one place.
+        var status = await Json("status", "--json");
+        Assert.Equal(_app, Assert.Single(status.EnumerateArray().ToList()).GetProperty("application").GetString());
+        Assert.True(File.Exists(Path.Combine(_pinRoot, _app, "versions", "1", "prog")));
+        using var audit = await Bpflc("audit", "verify");
+        Assert.True(audit.ExitCode == 0, audit.ToString());
+        Assert.Contains(Path.Combine(_stateRoot, _app, "audit.log"), audit.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Global_options_override_the_configured_application_and_places()
+    {
+        var other = "o" + Guid.NewGuid().ToString("N")[..8];
+        var environment = new Dictionary<string, string>
+        {
+            ["BPFLC_BpfLifecycle__Application"] = other,
+            ["BPFLC_BpfLifecycle__StateDirectory"] = Path.Combine(_stateRoot, "configured"),
+            ["BPFLC_BpfLifecycle__PinRoot"] = Path.Combine(_pinRoot, "configured"),
+        };
+        using var deploy = HostProcess.Start(environment, Args("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook));
+        await deploy.WaitForExitAsync(Timeout);
+
+        Assert.True(deploy.ExitCode == 0, deploy.ToString());
+        Assert.True(File.Exists(Path.Combine(_pinRoot, _app, "versions", "1", "prog")));
+        Assert.True(File.Exists(Path.Combine(_stateRoot, _app, "audit.log")));
+        Assert.False(Directory.Exists(Path.Combine(_stateRoot, "configured")));
+        Assert.False(Directory.Exists(Path.Combine(_pinRoot, "configured")));
+    }
+
+    [Fact]
+    public async Task Pin_root_outside_bpffs_is_a_configuration_error_that_names_the_option()
+    {
+        var outside = Path.Combine(_stateRoot, "pins");
+        using var versions = HostProcess.Start(new Dictionary<string, string> { ["BPFLC_BpfLifecycle__PinRoot"] = outside },
+            "--app", _app, "--state-dir", _stateRoot, "versions", "--json");
+        await versions.WaitForExitAsync(Timeout);
+
+        Assert.True(versions.ExitCode == 2, versions.ToString());
+        Assert.Contains("BpfLifecycle:PinRoot", versions.StandardError, StringComparison.Ordinal);
+        Assert.Contains(outside, versions.StandardError, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outside));
     }
 
     [Theory]

@@ -23,7 +23,7 @@ internal sealed record MetricsEndpoint(string Host, int Port)
 }
 
 internal sealed partial class AgentService(
-    LifecycleFactory factory, HostPaths paths, BpfMonitor monitor, TimeProvider time, ILogger<AgentService> logger,
+    ApplicationLifecycle app, RolloutDefaults rollouts, HostPaths paths, BpfMonitor monitor, TimeProvider time, ILogger<AgentService> logger,
     IEnumerable<IAlertSink> alertSinks, ILoggerFactory loggers) : BackgroundService
 {
     /// <summary>How often the agent looks for version changes made by other processes (deploys, rollbacks).</summary>
@@ -34,7 +34,6 @@ internal sealed partial class AgentService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var app = factory.Create(paths);
         _audit = app.Audit;
         var report = await app.Manager.RecoverAsync(null, stoppingToken);
         LogRecovered(paths.Application, report.Action, report.Drift.Count);
@@ -126,7 +125,7 @@ internal sealed partial class AgentService(
             if (w.Program is not null && File.Exists(config))
             {
                 w.Config = RuntimeConfigMap.OpenOrCreate(config, _audit);
-                w.Cpu = new CpuOverheadMonitor(paths.Application, w.Config, factory.Rollout.CpuOverhead, time, _audit, alertSinks, loggers.CreateLogger<CpuOverheadMonitor>());
+                w.Cpu = new CpuOverheadMonitor(paths.Application, w.Config, rollouts.Rollout.CpuOverhead, time, _audit, alertSinks, loggers.CreateLogger<CpuOverheadMonitor>());
                 w.Cpu.Watch(w.Identity.Program, w.Identity.Version, w.Program);
             }
 

@@ -7,12 +7,11 @@ using BpfLifecycle.Host.Lifecycle;
 
 namespace BpfLifecycle.Host.Commands;
 
-internal sealed class ConfigCommands(LifecycleFactory factory, HostPaths paths, TextWriter output)
+internal sealed class ConfigCommands(ApplicationLifecycle app, HostPaths paths, TextWriter output)
 {
     public int Get(string key)
     {
-        using var app = factory.Create(paths);
-        var maps = ConfigMapPaths(app).ToList();
+        var maps = ConfigMapPaths().ToList();
         if (maps.Count == 0)
         {
             output.WriteLine($"application '{paths.Application}' has no loaded version with a {RuntimeConfigMap.MapName} map");
@@ -37,8 +36,7 @@ internal sealed class ConfigCommands(LifecycleFactory factory, HostPaths paths, 
             throw new ArgumentException($"config value '{value}' is not an unsigned integer.");
         }
 
-        using var app = factory.Create(paths);
-        var maps = ConfigMapPaths(app).ToList();
+        var maps = ConfigMapPaths().ToList();
         if (maps.Count == 0)
         {
             output.WriteLine($"application '{paths.Application}' has no loaded version with a {RuntimeConfigMap.MapName} map");
@@ -56,7 +54,7 @@ internal sealed class ConfigCommands(LifecycleFactory factory, HostPaths paths, 
     }
 
     /// <summary>The pinned config maps of the versions still loaded, the active one first.</summary>
-    private IEnumerable<(long VersionId, string Path)> ConfigMapPaths(ApplicationLifecycle app) =>
+    private IEnumerable<(long VersionId, string Path)> ConfigMapPaths() =>
         app.Manager.GetVersions()
             .Where(v => v.Status is VersionStatus.Active or VersionStatus.Pending or VersionStatus.Inactive)
             .OrderBy(v => v.Status == VersionStatus.Active ? 0 : 1)

@@ -5,16 +5,18 @@ using BpfLifecycle.Deployment.Artifacts;
 using BpfLifecycle.Host.Lifecycle;
 using BpfLifecycle.Host.Rendering;
 using BpfLifecycle.Observability.Audit;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace BpfLifecycle.Host.Commands;
 
-internal sealed class LifecycleCommands(LifecycleFactory factory, HostPaths paths, TextWriter output)
+// The application's services are resolved per command, so `audit verify` opens no audit log of its own.
+internal sealed class LifecycleCommands(IServiceProvider services, RolloutDefaults rollouts, HostPaths paths, TextWriter output)
 {
     public async Task<int> DeployAsync(string artifactDirectory, string strategy, IReadOnlyList<string> attach, IReadOnlyList<double>? stepsPercent, double? stepSeconds, CancellationToken ct)
     {
         var attachPoints = attach.Count == 0 ? null : attach.Select(ParseAttach).ToList();
-        var rollout = factory.Strategy(strategy, stepsPercent, stepSeconds);
-        using var app = factory.Create(paths);
+        var rollout = rollouts.Strategy(strategy, stepsPercent, stepSeconds);
+        var app = services.GetRequiredService<ApplicationLifecycle>();
         var artifact = app.LoadArtifact(artifactDirectory);
         output.WriteLine($"deploying {artifact.Manifest.Name} {artifact.Manifest.Version} to application '{paths.Application}' by {strategy}");
         var view = RolloutProgressView.ForConsole();
@@ -26,7 +28,7 @@ internal sealed class LifecycleCommands(LifecycleFactory factory, HostPaths path
 
     public int Status(bool json)
     {
-        using var app = factory.Create(paths);
+        var app = services.GetRequiredService<ApplicationLifecycle>();
         var status = app.Manager.GetStatus();
         if (json)
         {
@@ -40,7 +42,7 @@ internal sealed class LifecycleCommands(LifecycleFactory factory, HostPaths path
 
     public int Versions(bool json)
     {
-        using var app = factory.Create(paths);
+        var app = services.GetRequiredService<ApplicationLifecycle>();
         var versions = app.Manager.GetVersions().Select(VersionDocument.From).ToList();
         if (json)
         {
@@ -54,7 +56,7 @@ internal sealed class LifecycleCommands(LifecycleFactory factory, HostPaths path
 
     public async Task<int> RollbackAsync(long? to, CancellationToken ct)
     {
-        using var app = factory.Create(paths);
+        var app = services.GetRequiredService<ApplicationLifecycle>();
         var view = RolloutProgressView.ForConsole();
         var outcome = await app.RollbackAsync(to, view, ct);
         view.Complete();
@@ -64,7 +66,7 @@ internal sealed class LifecycleCommands(LifecycleFactory factory, HostPaths path
 
     public async Task<int> UndeployAsync(CancellationToken ct)
     {
-        using var app = factory.Create(paths);
+        var app = services.GetRequiredService<ApplicationLifecycle>();
         await app.UndeployAsync(RolloutProgressView.ForConsole(), ct);
         output.WriteLine($"application '{paths.Application}': every program detached and unloaded; history kept in {paths.StateDirectory}");
         return ExitCodes.Success;
@@ -72,7 +74,7 @@ internal sealed class LifecycleCommands(LifecycleFactory factory, HostPaths path
 
     public async Task<int> RecoverAsync(CancellationToken ct)
     {
-        using var app = factory.Create(paths);
+        var app = services.GetRequiredService<ApplicationLifecycle>();
         var report = await app.Manager.RecoverAsync(RolloutProgressView.ForConsole(), ct);
         output.WriteLine(report.Action switch
         {

@@ -9,11 +9,10 @@ using BpfLifecycle.Observability.Monitoring;
 
 namespace BpfLifecycle.Host.Commands;
 
-internal sealed class LogsCommand(LifecycleFactory factory, HostPaths paths, BpfMonitor monitor, TimeProvider time, TextWriter output)
+internal sealed class LogsCommand(ApplicationLifecycle app, HostPaths paths, BpfMonitor monitor, TimeProvider time, TextWriter output)
 {
     public async Task<int> RunAsync(bool follow, CancellationToken ct)
     {
-        using var app = factory.Create(paths);
         var status = app.Manager.GetStatus();
         var ids = new[] { status.ActiveVersionId, status.CandidateVersionId }.OfType<long>().ToList();
         if (ids.Count == 0)

@@ -5,7 +5,6 @@ using BpfLifecycle.Deployment;
 using BpfLifecycle.Deployment.Artifacts;
 using BpfLifecycle.Host.Agent;
 using BpfLifecycle.Host.Commands;
-using BpfLifecycle.Observability.Monitoring;
 using Microsoft.Extensions.DependencyInjection;
 using BpfLifecycle.Host.Lifecycle;
 using BpfLifecycle.Host.Rendering;
@@ -16,8 +15,8 @@ using Microsoft.Extensions.Options;
 namespace BpfLifecycle.Host.Demo;
 
 internal sealed class DemoCommand(
-    LifecycleFactory factory, HostPaths paths, IHostEnvironment environment, IOptions<DemoOptions> options,
-    TimeProvider time, ILogger<DemoCommand> logger, TextWriter output, IServiceProvider services)
+    ApplicationHosts hosts, RolloutDefaults rollouts, HostPaths paths, IHostEnvironment environment, IOptions<DemoOptions> options,
+    TimeProvider time, ILogger<DemoCommand> logger, TextWriter output)
 {
     /// <summary>Canary steps of the demo: short, so the whole story fits in well under two minutes.</summary>
     private static readonly double[] CanarySteps = [10, 50, 100];
@@ -40,8 +39,10 @@ internal sealed class DemoCommand(
         Say($"namespace {network.Namespace}, veth {network.HostInterface} (programs attach here) <-> {network.PeerInterface}");
         Say($"application '{demoPaths.Application}': state {demoPaths.StateDirectory}, pins {demoPaths.PinDirectory}");
 
-        var app = factory.Create(demoPaths);
-        var agent = await StartAgentAsync(demoPaths, ct);
+        // The demo's application gets its own container, composed exactly like every other command's.
+        using var demoHost = hosts.Create(demoPaths.Application);
+        var app = demoHost.Services.GetRequiredService<ApplicationLifecycle>();
+        var agent = await StartAgentAsync(demoHost.Services, ct);
         try
         {
             await using var traffic = new TrafficGenerator(network.OpenSender(9999), options.Value.PacketsPerSecond, time);
@@ -83,7 +84,7 @@ internal sealed class DemoCommand(
         {
             // Runs on Ctrl+C too: nothing the demo made may outlive it.
             await agent.StopAsync();
-            await CleanUpAsync(app, demoPaths, network);
+            await CleanUpAsync(app, demoHost, demoPaths, network);
         }
     }
 
@@ -91,11 +92,10 @@ internal sealed class DemoCommand(
     /// Starts what `bpflc run` runs, for the demo's application: the monitoring loop, the Prometheus endpoint and the
     /// agent that follows the versions. A busy metrics port only costs the metrics, not the demo.
     /// </summary>
-    private async Task<DemoAgent> StartAgentAsync(HostPaths demoPaths, CancellationToken ct)
+    private async Task<DemoAgent> StartAgentAsync(IServiceProvider services, CancellationToken ct)
     {
         var hosted = services.GetServices<IHostedService>().ToList();
-        var agent = new AgentService(factory, demoPaths, services.GetRequiredService<BpfMonitor>(), time, services.GetRequiredService<ILogger<AgentService>>(),
-            services.GetServices<BpfLifecycle.Observability.Alerts.IAlertSink>(), services.GetRequiredService<ILoggerFactory>());
+        var agent = ActivatorUtilities.CreateInstance<AgentService>(services);
         var endpoint = services.GetService<MetricsEndpoint>();
         try
         {
@@ -140,7 +140,7 @@ internal sealed class DemoCommand(
         var view = RolloutProgressView.ForConsole();
         var outcome = await app.DeployAsync(artifact, new DeploymentRequest
         {
-            Strategy = factory.Strategy(strategy, CanarySteps, StepSeconds),
+            Strategy = rollouts.Strategy(strategy, CanarySteps, StepSeconds),
             AttachPoints = [hook],
         }, view, ct);
         view.Complete();
@@ -148,7 +148,7 @@ internal sealed class DemoCommand(
         return outcome;
     }
 
-    private async Task CleanUpAsync(ApplicationLifecycle app, HostPaths demoPaths, DemoNetwork network)
+    private async Task CleanUpAsync(ApplicationLifecycle app, IHost demoHost, HostPaths demoPaths, DemoNetwork network)
     {
         try
         {
@@ -159,7 +159,8 @@ internal sealed class DemoCommand(
             logger.LogWarning(e, "Undeploying the demo application failed");
         }
 
-        app.Dispose();
+        // Closes the demo application's manager and audit log before their directories go.
+        demoHost.Dispose();
         foreach (var dir in new[] { demoPaths.PinDirectory, demoPaths.StateDirectory })
         {
             try

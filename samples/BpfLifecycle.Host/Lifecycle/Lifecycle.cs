@@ -1,29 +1,25 @@
-// Composes the SDK for one application: trust store, audit log, gates, health evaluator and the deployment manager.
-// Every command and the demo get their manager here, so the same policy applies however a deployment starts.
+// The host's view of one application: the deployment manager, signature policy and audit log that
+// services.AddBpfLifecycle(...) registers, plus the host's hook memory and audit entries around each operation.
 using BpfLifecycle.Deployment;
 using BpfLifecycle.Deployment.Artifacts;
-using BpfLifecycle.Deployment.Budgets;
 using BpfLifecycle.Deployment.Gates;
-using BpfLifecycle.Deployment.Health;
 using BpfLifecycle.Deployment.Security;
 using BpfLifecycle.Deployment.Strategies;
 using BpfLifecycle.Observability.Audit;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace BpfLifecycle.Host.Lifecycle;
 
-/// <summary>The SDK objects of one application; disposing closes the audit log and the manager.</summary>
-internal sealed class ApplicationLifecycle : IDisposable
+/// <summary>The SDK services of one application, resolved from the container (which owns and disposes them).</summary>
+internal sealed class ApplicationLifecycle(HostPaths paths, DeploymentManager manager, SignaturePolicy signatures, IAuditLog audit)
 {
-    public required HostPaths Paths { get; init; }
+    public HostPaths Paths { get; } = paths;
 
-    public required DeploymentManager Manager { get; init; }
+    public DeploymentManager Manager { get; } = manager;
 
-    public required SignaturePolicy Signatures { get; init; }
+    public SignaturePolicy Signatures { get; } = signatures;
 
-    public required FileAuditLog Audit { get; init; }
+    public IAuditLog Audit { get; } = audit;
 
     /// <summary>Reads an artifact directory, checking its signature before its manifest is interpreted.</summary>
     public Artifact LoadArtifact(string directory) => Signatures.LoadVerified(directory);
@@ -47,6 +43,7 @@ internal sealed class ApplicationLifecycle : IDisposable
         var outcome = await Manager.DeployAsync(artifact, request, progress, ct);
         if (hooks is not null && outcome.Result != DeploymentResult.Refused)
         {
+            Directory.CreateDirectory(Paths.StateDirectory);
             AtomicWrite(HooksFile, System.Text.Json.JsonSerializer.Serialize(hooks.Select(h => h.ToString()).ToArray()));
         }
 
@@ -101,48 +98,12 @@ internal sealed class ApplicationLifecycle : IDisposable
         File.WriteAllText(temp, content);
         File.Move(temp, path, overwrite: true);
     }
-
-    public void Dispose()
-    {
-        Manager.Dispose();
-        Audit.Dispose();
-    }
 }
 
-/// <summary>Builds <see cref="ApplicationLifecycle"/> instances from configuration.</summary>
-internal sealed class LifecycleFactory(IOptions<HostSettings> settings, IOptions<RolloutSettings> rollout, IHostEnvironment environment, TimeProvider time, ILoggerFactory loggers)
+/// <summary>The host's rollout defaults (the "Rollout" section) and the strategies built from them.</summary>
+internal sealed class RolloutDefaults(IOptions<RolloutSettings> rollout)
 {
-    public HostSettings Settings => settings.Value;
-
     public RolloutSettings Rollout => rollout.Value;
-
-    public ApplicationLifecycle Create(HostPaths paths)
-    {
-        Directory.CreateDirectory(paths.StateDirectory);
-        var trust = new TrustStore();
-        foreach (var key in Settings.Security.TrustedKeys)
-        {
-            trust.AddFile(Path.IsPathRooted(key.Path) ? key.Path : Path.Combine(environment.ContentRootPath, key.Path), key.Id);
-        }
-
-        var audit = new FileAuditLog(new FileAuditLogOptions { Path = paths.AuditLogPath }, time);
-        try
-        {
-            var signatures = new SignaturePolicy(trust, new SignaturePolicyOptions { AllowUnsigned = Settings.Security.AllowUnsigned }, audit);
-            var budget = new ResourceBudgetGate(Rollout.Budgets, new PinnedResourceInventory(paths.PinDirectory, time, audit));
-            IDeploymentGate[] gates = [new AuditedGate(new SignatureGate(signatures), audit), new AuditedGate(budget, audit), new AuditedGate(new CapabilityGate(), audit)];
-            var health = new ThresholdHealthEvaluator(new ThresholdHealthOptions { MinimumRuns = Rollout.Health.MinimumRuns, MaxErrorRate = Rollout.Health.MaxErrorRate }, time);
-            var manager = new DeploymentManager(
-                new DeploymentOptions { Application = paths.Application, StateDirectory = paths.StateRoot, BpffsRoot = paths.PinRoot, RetainedVersions = Rollout.RetainedVersions },
-                gates, health, time, loggers.CreateLogger<DeploymentManager>());
-            return new ApplicationLifecycle { Paths = paths, Manager = manager, Signatures = signatures, Audit = audit };
-        }
-        catch
-        {
-            audit.Dispose();
-            throw;
-        }
-    }
 
     /// <summary>The strategy named on the command line, with the configured defaults.</summary>
     public RolloutStrategy Strategy(string name, IReadOnlyList<double>? stepsPercent = null, double? stepSeconds = null) => name switch
