@@ -249,7 +249,8 @@ IHost BuildHost(ParseResult parse, Action<HostApplicationBuilder>? configure = n
         [$"{BpfLifecycleOptions.SectionName}:Security:Audit:Path"] = paths.AuditLogPath,
     });
 
-    builder.Services.AddBpfLifecycle(builder.Configuration);
+    // The agent (run, demo) applies the CPU guard rail per version itself, so the SDK's maintenance loop stays out.
+    builder.Services.AddBpfLifecycle(builder.Configuration).WithoutMaintenanceService();
     ComposeHostPolicy(builder);
     // Bound after AddBpfLifecycle so the agent's poll interval and log drain come from the Observability section.
     builder.Services.AddOptions<ObservabilityOptions>().Bind(builder.Configuration.GetSection("Observability"));
@@ -299,8 +300,4 @@ static void ComposeHostPolicy(HostApplicationBuilder builder)
             sp.GetRequiredService<IAuditLog>()));
     }
 
-    foreach (var maintenance in services.Where(d => d.ServiceType == typeof(IHostedService) && d.ImplementationFactory?.Method.ReturnType == typeof(BpfLifecycleMaintenanceService)).ToList())
-    {
-        services.Remove(maintenance);
-    }
 }

@@ -23,10 +23,23 @@ namespace BpfLifecycle;
 /// <summary>Returned by <c>AddBpfLifecycle</c> for chaining.</summary>
 public sealed class BpfLifecycleBuilder
 {
-    internal BpfLifecycleBuilder(IServiceCollection services, IBpfObservabilityBuilder observability)
+    private readonly ServiceDescriptor _maintenance;
+
+    internal BpfLifecycleBuilder(IServiceCollection services, IBpfObservabilityBuilder observability, ServiceDescriptor maintenance)
     {
         Services = services;
         Observability = observability;
+        _maintenance = maintenance;
+    }
+
+    /// <summary>
+    /// Leaves out the hosted maintenance loop (CPU overhead sampling, idle-program clean-up), for hosts that run
+    /// these guard rails themselves.
+    /// </summary>
+    public BpfLifecycleBuilder WithoutMaintenanceService()
+    {
+        Services.Remove(_maintenance);
+        return this;
     }
 
     /// <summary>The service collection.</summary>
@@ -235,8 +248,9 @@ public static class BpfLifecycleServiceCollectionExtensions
         });
 
         services.TryAddSingleton<BpfLifecycleMaintenanceService>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, BpfLifecycleMaintenanceService>(sp => sp.GetRequiredService<BpfLifecycleMaintenanceService>()));
-        return new BpfLifecycleBuilder(services, observability);
+        var maintenance = ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, BpfLifecycleMaintenanceService>(sp => sp.GetRequiredService<BpfLifecycleMaintenanceService>());
+        services.TryAddEnumerable(maintenance);
+        return new BpfLifecycleBuilder(services, observability, maintenance);
     }
 
     private static ResourceBudgetOptions ToBudgetOptions(BudgetOptions b) => new()

@@ -152,6 +152,17 @@ public sealed class ConfigurationTests : IDisposable
         }
     }
 
+    [Fact]
+    public void WithoutMaintenanceService_leaves_out_only_the_maintenance_loop()
+    {
+        static int HostedServices(IServiceCollection services) => services.Count(d => d.ServiceType == typeof(Microsoft.Extensions.Hosting.IHostedService));
+        var with = new ServiceCollection().AddLogging();
+        with.AddBpfLifecycle(o => o.Application = "a");
+        var without = new ServiceCollection().AddLogging();
+        without.AddBpfLifecycle(o => o.Application = "a").WithoutMaintenanceService();
+        Assert.Equal(HostedServices(with) - 1, HostedServices(without));
+    }
+
     private static List<string> StartupFailure(IConfiguration configuration)
     {
         var services = new ServiceCollection().AddLogging();
