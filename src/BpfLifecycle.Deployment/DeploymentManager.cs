@@ -46,7 +46,7 @@ public sealed partial class DeploymentManager : IDisposable
         _options = options;
         _gates = (gates ?? []).OrderBy(g => g.Order).ToList();
         _time = timeProvider ?? TimeProvider.System;
-        _health = healthEvaluator ?? new ThresholdHealthEvaluator(timeProvider: _time);
+        _health = healthEvaluator ?? RolloutHealthRules.CreateEvaluator(_time);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _stateDir = Path.Combine(options.StateDirectory, options.Application);
         Directory.CreateDirectory(_stateDir);

@@ -97,6 +97,24 @@ public sealed class StateAndOptionsTests : IDisposable
     }
 
     [Fact]
+    public void AddBpfDeployment_defaults_to_the_observability_health_rules()
+    {
+        var services = new ServiceCollection();
+        services.AddBpfDeployment(o =>
+        {
+            o.Application = "svc";
+            o.StateDirectory = _dir;
+            o.BpffsRoot = "/sys/fs/bpf/bpflifecycle-test";
+        });
+        using var sp = services.BuildServiceProvider();
+
+        var eval = Assert.IsType<HealthEvaluator>(sp.GetRequiredService<IHealthEvaluator>());
+        var report = eval.Evaluate(new HealthSample(10, 2, 0, 0, 0, 0, TimeSpan.FromMilliseconds(100)), null);
+        Assert.Equal(HealthVerdict.Unhealthy, report.Verdict);
+        Assert.Contains(report.Failures, f => f.Rule == HealthRules.ErrorRate);
+    }
+
+    [Fact]
     public void AddBpfDeployment_fails_on_invalid_options_with_every_problem_named()
     {
         var services = new ServiceCollection();
