@@ -113,7 +113,7 @@ public sealed record DeploymentStatus
     /// <summary>Hooks the application is attached to.</summary>
     public IReadOnlyList<string> AttachPoints { get; init; } = [];
 
-    /// <summary>Strategy of the running or last rollout.</summary>
+    /// <summary>Strategy of the running rollout, else of the last one (kept in the registry, so it survives a restart).</summary>
     public string? Strategy { get; init; }
 
     /// <summary>The version serving traffic.</summary>
@@ -137,7 +137,7 @@ public sealed record DeploymentStatus
     /// <summary>Kernel link ids per hook.</summary>
     public IReadOnlyDictionary<string, uint> LinkIds { get; init; } = new Dictionary<string, uint>();
 
-    /// <summary>The last health report of a rollout, if any.</summary>
+    /// <summary>The latest health report of the running or last rollout, if any (kept in the registry, so it survives a restart).</summary>
     public HealthReport? Health { get; init; }
 
     /// <summary>Phase of an unfinished operation in the journal, if any.</summary>

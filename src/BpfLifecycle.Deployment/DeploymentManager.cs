@@ -35,8 +35,6 @@ public sealed partial class DeploymentManager : IDisposable
     private readonly Journal _journal;
     private readonly ArtifactStore _store;
     private volatile RolloutSnapshot? _running;
-    private HealthReport? _lastHealth;
-    private string? _lastStrategy;
 
     /// <summary>Creates the manager. Nothing touches the kernel until an operation runs.</summary>
     public DeploymentManager(DeploymentOptions options, IEnumerable<IDeploymentGate>? gates = null, IHealthEvaluator? healthEvaluator = null, TimeProvider? timeProvider = null, ILogger<DeploymentManager>? logger = null)
@@ -46,7 +44,7 @@ public sealed partial class DeploymentManager : IDisposable
         _options = options;
         _gates = (gates ?? []).OrderBy(g => g.Order).ToList();
         _time = timeProvider ?? TimeProvider.System;
-        _health = healthEvaluator ?? new ThresholdHealthEvaluator(timeProvider: _time);
+        _health = healthEvaluator ?? RolloutHealthRules.CreateEvaluator(_time);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _stateDir = Path.Combine(options.StateDirectory, options.Application);
         Directory.CreateDirectory(_stateDir);
@@ -249,17 +247,13 @@ public sealed partial class DeploymentManager : IDisposable
     }
 
     /// <summary>All versions of the application, oldest first.</summary>
-    public IReadOnlyList<VersionRecord> GetVersions()
-    {
-        _registry.Reload();
-        return _registry.Versions;
-    }
+    public IReadOnlyList<VersionRecord> GetVersions() => ReadRegistry().Versions;
 
     /// <summary>A snapshot of the deployment: versions, kernel ids, routing, last health.</summary>
     public DeploymentStatus GetStatus()
     {
-        _registry.Reload();
-        var active = _registry.Active;
+        var registry = ReadRegistry();
+        var active = registry.Active;
         var running = _running;
         var journal = _journal.Read();
         uint? activeProgramId = null, candidateProgramId = null, dispatcherProgramId = null;
@@ -294,7 +288,7 @@ public sealed partial class DeploymentManager : IDisposable
             Application = Application,
             Program = active?.Program,
             AttachPoints = links.Keys.Order(StringComparer.Ordinal).ToList(),
-            Strategy = running?.Strategy ?? _lastStrategy,
+            Strategy = running?.Strategy ?? registry.LastRollout?.Strategy,
             ActiveVersionId = active?.Id,
             CandidateVersionId = candidateId,
             CanaryBasisPoints = canary,
@@ -302,7 +296,7 @@ public sealed partial class DeploymentManager : IDisposable
             CandidateProgramId = candidateProgramId,
             DispatcherProgramId = dispatcherProgramId,
             LinkIds = links,
-            Health = _lastHealth,
+            Health = registry.LastRollout?.Health,
             PendingPhase = journal?.Phase,
         };
     }
@@ -310,13 +304,36 @@ public sealed partial class DeploymentManager : IDisposable
     /// <inheritdoc />
     public void Dispose() => _inProcess.Dispose();
 
+    // Readers get their own copy of the file: reloading the shared registry here could swap an older document in
+    // under a rollout that is writing it.
+    private VersionRegistry ReadRegistry() => new(Path.Combine(_stateDir, "registry.json"));
+
+    /// <summary>Persists the rollout's strategy and latest health with the registry so status survives a restart.</summary>
+    internal void RecordRollout(string strategy, long versionId, HealthReport? health)
+    {
+        // Status only: a failure to write it must not undo or hide a rollout decision.
+        try
+        {
+            _registry.RecordRollout(new RolloutRecord
+            {
+                Strategy = strategy,
+                VersionId = versionId,
+                Health = health ?? _registry.LastRollout?.Health,
+                RecordedAt = _time.GetUtcNow(),
+            });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            LogRolloutRecordFailed(_logger, Application, versionId, e);
+        }
+    }
+
     // ------------------------------------------------------------------ pipeline
 
     private async Task<DeploymentOutcome> RunRolloutAsync(JournalEntry entry, VersionRecord candidate, VersionRecord? baseline, Artifact artifact, IReadOnlyList<AttachPoint> attachPoints, RolloutStrategy strategy, IProgress<RolloutEvent>? progress, CancellationToken cancellationToken)
     {
         var slots = new RolloutSlots();
         _running = new RolloutSnapshot(candidate.Id, strategy.Name, slots);
-        _lastStrategy = strategy.Name;
         RolloutDecision decision;
         Exception? failure = null;
         try
@@ -362,7 +379,7 @@ public sealed partial class DeploymentManager : IDisposable
         }
         finally
         {
-            _lastHealth = decision.Evidence ?? _lastHealth;
+            RecordRollout(strategy.Name, candidate.Id, decision.Evidence);
             _running = null;
         }
     }
@@ -868,6 +885,9 @@ public sealed partial class DeploymentManager : IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Application}: could not record the evidence of version {VersionId}")]
     private static partial void LogEvidenceFailed(ILogger logger, string application, long versionId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Application}: could not record the rollout status of version {VersionId}")]
+    private static partial void LogRolloutRecordFailed(ILogger logger, string application, long versionId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Application}: interrupted {Operation} at {Phase}: {Action}")]
     private static partial void LogRecovered(ILogger logger, string application, string operation, string phase, string action);

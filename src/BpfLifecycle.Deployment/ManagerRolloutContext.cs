@@ -144,7 +144,7 @@ public sealed partial class DeploymentManager
             var candidate = Sample(start.Candidate, end.Candidate, start, end, elapsed, isCandidate: true);
             HealthSample? baseline = Baseline is null ? null : Sample(start.Baseline, end.Baseline, start, end, elapsed, isCandidate: false);
             var report = _m._health.Evaluate(candidate, baseline);
-            _m._lastHealth = report;
+            _m.RecordRollout(_strategy, Candidate.Id, report);
             Report(RolloutEventKind.Observed, $"{elapsed.TotalMilliseconds:0} ms: candidate {candidate.Runs} runs, {candidate.Errors} errors, {candidate.MissedTailCalls} missed; verdict {report.Verdict}", report);
             return report;
         }

@@ -130,6 +130,59 @@ public sealed class RolloutKernelTests : DeploymentTestBase
     }
 
     [Fact]
+    public async Task Status_after_a_restart_keeps_the_strategy_and_the_last_health_verdict()
+    {
+        var m = NewManager();
+        AssertResult(DeploymentResult.Promoted, await m.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct));
+        DeploymentOutcome promoted, rolledBack;
+        using (new BackgroundTraffic(Net))
+        {
+            promoted = await m.DeployAsync(MakeArtifact("2.0.0"), new DeploymentRequest
+            {
+                Strategy = RolloutStrategy.Canary(new() { StepsBasisPoints = [5_000, 10_000], StepObservation = TimeSpan.FromMilliseconds(200) }),
+            }, cancellationToken: Ct);
+            AssertResult(DeploymentResult.Promoted, promoted);
+
+            // A new manager over the same state directory, as after a host restart.
+            using (var restarted = new DeploymentManager(Options))
+            {
+                var status = restarted.GetStatus();
+                Assert.Equal("canary", status.Strategy);
+                Assert.Equal(2, status.ActiveVersionId);
+                Assert.NotNull(status.Health);
+                Assert.Equal(HealthVerdict.Healthy, status.Health!.Verdict);
+                Assert.Equal(promoted.Evidence!.Rules, status.Health.Rules);
+                Assert.Equal(promoted.Evidence.Candidate, status.Health.Candidate);
+                Assert.True(status.Health.Candidate.Runs > 0, "the last step's evidence, not an empty report");
+            }
+
+            rolledBack = await m.DeployAsync(MakeArtifact("3.0.0-bad", errorEvery: 2), new DeploymentRequest
+            {
+                Strategy = RolloutStrategy.Canary(new() { StepsBasisPoints = [5_000, 10_000], StepObservation = TimeSpan.FromMilliseconds(200), RunTestVectors = false }),
+            }, cancellationToken: Ct);
+            AssertResult(DeploymentResult.RolledBack, rolledBack);
+        }
+
+        using var again = new DeploymentManager(Options);
+        var after = again.GetStatus();
+        Assert.Equal("canary", after.Strategy);
+        Assert.Equal(2, after.ActiveVersionId);
+        Assert.Equal(HealthVerdict.Unhealthy, after.Health!.Verdict);
+        Assert.Equal(rolledBack.Evidence!.Rules, after.Health.Rules);
+        var errorRate = Assert.Single(after.Health.Failures, f => f.Rule == "error-rate");
+        Assert.Contains("error rate", errorRate.Explanation, StringComparison.Ordinal);
+        Assert.True(errorRate.Observed > 0.01, $"error rate {errorRate.Observed}");
+
+        // An immediate switch observes nothing: the strategy changes, the last verdict stays.
+        AssertResult(DeploymentResult.Promoted, await m.RollbackAsync(cancellationToken: Ct));
+        using var afterRollback = new DeploymentManager(Options);
+        var rolled = afterRollback.GetStatus();
+        Assert.Equal("immediate", rolled.Strategy);
+        Assert.Equal(1, rolled.ActiveVersionId);
+        Assert.Equal(HealthVerdict.Unhealthy, rolled.Health!.Verdict);
+    }
+
+    [Fact]
     public async Task Faulty_canary_is_rolled_back_automatically_with_evidence()
     {
         var m = NewManager();

@@ -35,6 +35,34 @@ public sealed class StateAndOptionsTests : IDisposable
     }
 
     [Fact]
+    public void Last_rollout_survives_a_reopen_with_every_rule_and_version_changes()
+    {
+        var path = Path.Combine(_dir, "registry.json");
+        var r = new VersionRegistry(path);
+        Assert.Null(r.LastRollout);
+        var v = r.Register(id => Record(id));
+        var health = new HealthEvaluator(new HealthRuleOptions { MinimumRuns = 10, MinimumWindow = TimeSpan.Zero }).Evaluate(
+            new HealthSample(100, 50, 100_000, 2, 0.2, 8192, TimeSpan.FromMilliseconds(400)),
+            new HealthSample(100, 0, 0, 0, 0, 4096, TimeSpan.FromMilliseconds(400)));
+        Assert.Contains(health.Rules, x => double.IsPositiveInfinity(x.Observed)); // ratio against a clean baseline
+        r.RecordRollout(new RolloutRecord { Strategy = "canary", VersionId = v.Id, Health = health, RecordedAt = DateTimeOffset.UnixEpoch });
+        r.Update((v.Id, x => x with { Status = VersionStatus.Failed }));
+        r.Register(id => Record(id));
+
+        var reopened = new VersionRegistry(path);
+        var last = reopened.LastRollout!;
+        Assert.Equal("canary", last.Strategy);
+        Assert.Equal(v.Id, last.VersionId);
+        Assert.Equal(DateTimeOffset.UnixEpoch, last.RecordedAt);
+        Assert.Equal(health.Verdict, last.Health!.Verdict);
+        Assert.Equal(health.Rules, last.Health.Rules);
+        Assert.Equal(health.Candidate, last.Health.Candidate);
+        Assert.Equal(health.Baseline, last.Health.Baseline);
+        Assert.Equal(health.EvaluatedAt, last.Health.EvaluatedAt);
+        Assert.Equal(2, reopened.Versions.Count);
+    }
+
+    [Fact]
     public void A_corrupt_registry_is_reported_with_its_path()
     {
         var path = Path.Combine(_dir, "registry.json");
@@ -94,6 +122,24 @@ public sealed class StateAndOptionsTests : IDisposable
         Assert.Equal("svc", m.Application);
         Assert.IsType<AlwaysHealthy>(sp.GetRequiredService<IHealthEvaluator>());
         Assert.Same(m, sp.GetRequiredService<DeploymentManager>());
+    }
+
+    [Fact]
+    public void AddBpfDeployment_defaults_to_the_observability_health_rules()
+    {
+        var services = new ServiceCollection();
+        services.AddBpfDeployment(o =>
+        {
+            o.Application = "svc";
+            o.StateDirectory = _dir;
+            o.BpffsRoot = "/sys/fs/bpf/bpflifecycle-test";
+        });
+        using var sp = services.BuildServiceProvider();
+
+        var eval = Assert.IsType<HealthEvaluator>(sp.GetRequiredService<IHealthEvaluator>());
+        var report = eval.Evaluate(new HealthSample(10, 2, 0, 0, 0, 0, TimeSpan.FromMilliseconds(100)), null);
+        Assert.Equal(HealthVerdict.Unhealthy, report.Verdict);
+        Assert.Contains(report.Failures, f => f.Rule == HealthRules.ErrorRate);
     }
 
     [Fact]

@@ -116,10 +116,60 @@ public sealed class StrategyTests
         var good = eval.Evaluate(new HealthSample(100, 1, 0, 0, 0, 0, TimeSpan.FromSeconds(1)), null);
 
         Assert.Equal(HealthVerdict.Unhealthy, bad.Verdict);
-        Assert.Contains("error rate 5.00% (10/200) > 1.00%", bad.Failures.Single().Explanation, StringComparison.Ordinal);
+        Assert.Contains("error rate 5% (10 of 200 runs) > 1%", bad.Failures.Single().Explanation, StringComparison.Ordinal);
         Assert.Equal(HealthVerdict.InsufficientEvidence, few.Verdict);
         Assert.Equal("missed-tail-calls", missed.Failures.Single().Rule);
         Assert.Equal(HealthVerdict.Healthy, good.Verdict);
+    }
+
+    [Fact]
+    public void Threshold_evaluator_is_a_preset_of_the_observability_rules()
+    {
+        var options = new ThresholdHealthOptions { MinimumRuns = 10, MaxErrorRate = 0.02, MaxMissedTailCalls = 1 };
+        var preset = new ThresholdHealthEvaluator(options);
+        var rules = new HealthEvaluator(options.ToRuleOptions());
+
+        // Slow, CPU-hungry and far worse than the baseline on latency: reported, but only the two thresholds decide.
+        var slow = new HealthSample(100, 0, 100 * 5_000_000L, 1, 0.5, 0, TimeSpan.FromSeconds(1));
+        var baseline = new HealthSample(100, 0, 100 * 1_000L, 0, 0.001, 0, TimeSpan.FromSeconds(1));
+        var report = preset.Evaluate(slow, baseline);
+        Assert.Equal(HealthVerdict.Healthy, report.Verdict);
+        Assert.Equal(HealthRules.All, report.Rules.Select(r => r.Rule));
+        Assert.Equal([HealthRules.MeanDuration, HealthRules.LatencyVsBaseline, HealthRules.CpuOverhead], report.Failures.Select(f => f.Rule));
+        Assert.All(report.Failures, f => Assert.Equal(AlertSeverity.Info, f.Severity));
+        Assert.Equal(rules.Evaluate(slow, baseline).Rules, report.Rules);
+
+        // Errors before the minimum runs are in already prove harm.
+        var early = preset.Evaluate(new HealthSample(6, 5, 0, 0, 0, 0, TimeSpan.FromMilliseconds(50)), null);
+        Assert.Equal(HealthVerdict.Unhealthy, early.Verdict);
+        Assert.Contains(early.Failures, f => f.Rule == HealthRules.ErrorRate && f.Severity == AlertSeverity.Critical);
+        Assert.Contains(early.Failures, f => f.Rule == HealthRules.Evidence);
+
+        var e = Assert.Throws<ArgumentException>(() => new ThresholdHealthEvaluator(new ThresholdHealthOptions { MaxErrorRate = 1.5 }));
+        Assert.Contains("MaxErrorRate", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rollout_default_rules_judge_short_windows()
+    {
+        var o = RolloutHealthRules.CreateOptions();
+        Assert.Empty(o.Validate());
+        var eval = RolloutHealthRules.CreateEvaluator();
+
+        // A 100 ms canary step with 20 clean runs is enough for a verdict.
+        var clean = eval.Evaluate(new HealthSample(20, 0, 20 * 500L, 0, 0.0001, 0, TimeSpan.FromMilliseconds(100)), new HealthSample(180, 0, 180 * 500L, 0, 0.0001, 0, TimeSpan.FromMilliseconds(100)));
+        Assert.Equal(HealthVerdict.Healthy, clean.Verdict);
+
+        // 2 errors in 10 runs: too few runs to call it healthy, enough to call it harmful.
+        var faulty = eval.Evaluate(new HealthSample(10, 2, 0, 0, 0, 0, TimeSpan.FromMilliseconds(100)), null);
+        Assert.Equal(HealthVerdict.Unhealthy, faulty.Verdict);
+
+        var quiet = eval.Evaluate(new HealthSample(3, 0, 0, 0, 0, 0, TimeSpan.FromMilliseconds(100)), null);
+        Assert.Equal(HealthVerdict.InsufficientEvidence, quiet.Verdict);
+
+        // Each call hands out its own copy.
+        o.MinimumRuns = 1_000;
+        Assert.Equal(RolloutHealthRules.DefaultMinimumRuns, RolloutHealthRules.CreateOptions().MinimumRuns);
     }
 
     private static HealthReport Report(HealthVerdict v) => new(v, v == HealthVerdict.Unhealthy ? [new HealthRuleResult("error-rate", false, 0.5, 0.01, AlertSeverity.Critical, "error rate 50% > 1%")] : [], default, null, DateTimeOffset.UnixEpoch);

@@ -48,6 +48,27 @@ public sealed class HealthEvaluatorTests
     }
 
     [Fact]
+    public void Critical_rules_judged_before_the_evidence_when_asked()
+    {
+        var e = Evaluator(o => o.JudgeCriticalRulesBeforeEvidence = true);
+
+        // 5 errors in 6 runs: too few runs for a healthy verdict, enough to prove harm.
+        var harmful = e.Evaluate(Sample(runs: 6, errors: 5, seconds: 1), null);
+        Assert.Equal(HealthVerdict.Unhealthy, harmful.Verdict);
+        Assert.Equal([HealthRules.Evidence, .. HealthRules.All], harmful.Rules.Select(r => r.Rule));
+        Assert.Contains(harmful.Failures, f => f.Rule == HealthRules.ErrorRate);
+
+        // A failed warning rule alone (slow) does not make a verdict without the evidence.
+        var slow = e.Evaluate(Sample(runs: 6, meanNs: 1e7, seconds: 1), null);
+        Assert.Equal(HealthVerdict.InsufficientEvidence, slow.Verdict);
+        Assert.Contains(slow.Failures, f => f.Rule == HealthRules.MeanDuration);
+
+        var clean = e.Evaluate(Sample(runs: 6, seconds: 1), null);
+        Assert.Equal(HealthVerdict.InsufficientEvidence, clean.Verdict);
+        Assert.Equal(HealthRules.Evidence, Assert.Single(clean.Failures).Rule);
+    }
+
+    [Fact]
     public void Default_thresholds_fail_just_above_and_pass_at_the_limit()
     {
         var e = Evaluator();

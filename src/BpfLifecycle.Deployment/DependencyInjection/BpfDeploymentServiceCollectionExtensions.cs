@@ -59,7 +59,7 @@ public static class BpfDeploymentServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeploymentOptions>, DeploymentOptionsValidator>());
         options.ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IHealthEvaluator>(sp => new ThresholdHealthEvaluator(timeProvider: sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IHealthEvaluator>(sp => RolloutHealthRules.CreateEvaluator(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new DeploymentManager(
             sp.GetRequiredService<IOptions<DeploymentOptions>>().Value,
             sp.GetServices<IDeploymentGate>(),

@@ -1,6 +1,5 @@
-// A minimal health evaluator used when the host registers none: error rate and missed tail calls
-// against fixed thresholds, with a minimum number of runs before it judges.
-using System.Globalization;
+// A preset of the Observability layer's HealthEvaluator for hosts that want only two rollback triggers, error rate
+// and missed tail calls, set by three numbers. The rules themselves live in HealthEvaluator.
 using BpfLifecycle.Observability.Health;
 
 namespace BpfLifecycle.Deployment.Health;
@@ -8,42 +7,51 @@ namespace BpfLifecycle.Deployment.Health;
 /// <summary>Thresholds of <see cref="ThresholdHealthEvaluator"/>.</summary>
 public sealed class ThresholdHealthOptions
 {
-    /// <summary>Runs needed before a verdict (default 20).</summary>
-    public long MinimumRuns { get; set; } = 20;
+    /// <summary>Runs needed before a healthy verdict (default 20; at least 1).</summary>
+    public long MinimumRuns { get; set; } = RolloutHealthRules.DefaultMinimumRuns;
 
     /// <summary>Highest acceptable error rate (default 0.01 = 1%).</summary>
     public double MaxErrorRate { get; set; } = 0.01;
 
     /// <summary>Highest acceptable number of missed tail calls in a window (default 0).</summary>
     public long MaxMissedTailCalls { get; set; }
+
+    /// <summary>The <see cref="HealthRuleOptions"/> these thresholds stand for.</summary>
+    /// <remarks>
+    /// <see cref="RolloutHealthRules.CreateOptions"/> with the three thresholds applied and every rule other than
+    /// <see cref="HealthRules.ErrorRate"/> and <see cref="HealthRules.MissedTailCalls"/> lowered to
+    /// <see cref="AlertSeverity.Info"/>: those rules are still reported with their numbers but never change the verdict.
+    /// </remarks>
+    public HealthRuleOptions ToRuleOptions()
+    {
+        var o = RolloutHealthRules.CreateOptions();
+        o.MinimumRuns = MinimumRuns;
+        o.MaxErrorRate = MaxErrorRate;
+        o.MaxMissedTailCalls = MaxMissedTailCalls;
+        foreach (var rule in HealthRules.All)
+        {
+            o.Severities[rule] = rule is HealthRules.ErrorRate or HealthRules.MissedTailCalls ? AlertSeverity.Critical : AlertSeverity.Info;
+        }
+
+        return o;
+    }
 }
 
-/// <summary>Judges error rate and missed tail calls against fixed thresholds; both rules are critical.</summary>
+/// <summary>
+/// <see cref="HealthEvaluator"/> preset: error rate and missed tail calls are the only rules that decide (both critical),
+/// judged even before <see cref="ThresholdHealthOptions.MinimumRuns"/>; the other rules are reported for information.
+/// </summary>
 public sealed class ThresholdHealthEvaluator : IHealthEvaluator
 {
-    private readonly ThresholdHealthOptions _options;
-    private readonly TimeProvider _time;
+    private readonly HealthEvaluator _rules;
 
     /// <summary>Creates the evaluator.</summary>
+    /// <exception cref="ArgumentException">A threshold is out of range; the message names it.</exception>
     public ThresholdHealthEvaluator(ThresholdHealthOptions? options = null, TimeProvider? timeProvider = null)
     {
-        _options = options ?? new();
-        _time = timeProvider ?? TimeProvider.System;
+        _rules = new HealthEvaluator((options ?? new()).ToRuleOptions(), timeProvider);
     }
 
     /// <inheritdoc />
-    public HealthReport Evaluate(HealthSample candidate, HealthSample? baseline)
-    {
-        var rules = new List<HealthRuleResult>
-        {
-            new("error-rate", candidate.ErrorRate <= _options.MaxErrorRate, candidate.ErrorRate, _options.MaxErrorRate, AlertSeverity.Critical,
-                string.Create(CultureInfo.InvariantCulture, $"error rate {candidate.ErrorRate * 100:0.00}% ({candidate.Errors}/{candidate.Runs}) {(candidate.ErrorRate <= _options.MaxErrorRate ? "<=" : ">")} {_options.MaxErrorRate * 100:0.00}%")),
-            new("missed-tail-calls", candidate.MissedTailCalls <= _options.MaxMissedTailCalls, candidate.MissedTailCalls, _options.MaxMissedTailCalls, AlertSeverity.Critical,
-                $"{candidate.MissedTailCalls} missed tail calls (limit {_options.MaxMissedTailCalls})"),
-        };
-        var verdict = rules.Any(r => !r.Passed) ? HealthVerdict.Unhealthy
-            : candidate.Runs < _options.MinimumRuns ? HealthVerdict.InsufficientEvidence
-            : HealthVerdict.Healthy;
-        return new HealthReport(verdict, rules, candidate, baseline, _time.GetUtcNow());
-    }
+    public HealthReport Evaluate(HealthSample candidate, HealthSample? baseline) => _rules.Evaluate(candidate, baseline);
 }

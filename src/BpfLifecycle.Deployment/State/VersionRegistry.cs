@@ -3,6 +3,7 @@
 // statuses change and versions beyond the retention count lose their kernel objects.
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using BpfLifecycle.Observability.Health;
 
 namespace BpfLifecycle.Deployment.State;
 
@@ -56,6 +57,25 @@ public sealed record VersionRecord
     public string? Reason { get; init; }
 }
 
+/// <summary>The latest rollout of an application: which strategy ran and the last health verdict it produced.</summary>
+public sealed record RolloutRecord
+{
+    /// <summary>Strategy name, e.g. <c>canary</c>.</summary>
+    public required string Strategy { get; init; }
+
+    /// <summary>The version that was rolled out (or rolled back to).</summary>
+    public required long VersionId { get; init; }
+
+    /// <summary>
+    /// The last health report of the rollout, or of an earlier one when this rollout observed nothing (an immediate
+    /// switch without a window); null when no rollout was ever observed.
+    /// </summary>
+    public HealthReport? Health { get; init; }
+
+    /// <summary>When the record was written.</summary>
+    public required DateTimeOffset RecordedAt { get; init; }
+}
+
 /// <summary>The registry document.</summary>
 internal sealed record RegistryDocument
 {
@@ -63,7 +83,10 @@ internal sealed record RegistryDocument
 
     public List<VersionRecord> Versions { get; init; } = [];
 
-    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    public RolloutRecord? LastRollout { get; init; }
+
+    // Ratio rules in a health report read infinity when the baseline had no errors or no time.
+    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web) { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 }
 
 /// <summary>Durable version registry of one application (<c>registry.json</c> in its state directory).</summary>
@@ -84,6 +107,16 @@ public sealed class VersionRegistry
 
     /// <summary>The active version, if any.</summary>
     public VersionRecord? Active => _doc.Versions.LastOrDefault(v => v.Status == VersionStatus.Active);
+
+    /// <summary>The latest rollout's strategy and health, kept with the versions so it survives a restart; null before the first rollout.</summary>
+    public RolloutRecord? LastRollout => _doc.LastRollout;
+
+    /// <summary>Replaces <see cref="LastRollout"/> in one atomic write.</summary>
+    public void RecordRollout(RolloutRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        Save(_doc with { LastRollout = record });
+    }
 
     /// <summary>Re-reads the file (another process may have changed it while this one did not hold the lock).</summary>
     public void Reload() => _doc = Read(_path);

@@ -38,10 +38,14 @@ public sealed class HealthEvaluator : IHealthEvaluator
         var o = _options();
         var now = _time.GetUtcNow();
         var results = new List<HealthRuleResult>(HealthRules.All.Count);
-        if (!HasEvidence(candidate, o, out var why))
+        var hasEvidence = HasEvidence(candidate, o, out var why);
+        if (!hasEvidence)
         {
             results.Add(new HealthRuleResult(HealthRules.Evidence, false, candidate.Runs, o.MinimumRuns, AlertSeverity.Info, "candidate: " + why));
-            return new HealthReport(HealthVerdict.InsufficientEvidence, results, candidate, baseline, now);
+            if (!o.JudgeCriticalRulesBeforeEvidence)
+            {
+                return new HealthReport(HealthVerdict.InsufficientEvidence, results, candidate, baseline, now);
+            }
         }
 
         results.Add(Max(HealthRules.ErrorRate, o, candidate.ErrorRate, o.MaxErrorRate, v => $"error rate {Pct(v)} ({candidate.Errors} of {candidate.Runs} runs)", Pct));
@@ -73,6 +77,14 @@ public sealed class HealthEvaluator : IHealthEvaluator
         results.Add(budget is { } bytes
             ? Max(HealthRules.MapMemory, o, candidate.MapMemoryBytes, bytes, v => $"map memory {v.ToString("0", CultureInfo.InvariantCulture)} B", v => v.ToString("0", CultureInfo.InvariantCulture) + " B budget")
             : Skip(HealthRules.MapMemory, o, 0, "no map memory budget set"));
+
+        if (!hasEvidence)
+        {
+            // Too little evidence to call the candidate healthy or degraded, but a failed critical rule already
+            // proves harm.
+            var harm = results.Any(r => !r.Passed && r.Severity == AlertSeverity.Critical);
+            return new HealthReport(harm ? HealthVerdict.Unhealthy : HealthVerdict.InsufficientEvidence, results, candidate, baseline, now);
+        }
 
         var verdict = HealthVerdict.Healthy;
         foreach (var r in results)

@@ -38,6 +38,14 @@ public sealed class HealthRuleOptions
     /// <summary>Observed time a window needs before any verdict. Default 30 s.</summary>
     public TimeSpan MinimumWindow { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// When true, the rules are applied even before <see cref="MinimumRuns"/> and <see cref="MinimumWindow"/> are met:
+    /// a failed critical rule then gives <see cref="HealthVerdict.Unhealthy"/> at once (e.g. 5 errors in 6 runs of a 1%
+    /// canary step), anything else stays <see cref="HealthVerdict.InsufficientEvidence"/>. Short rollout steps need
+    /// this; a steady monitor does not. Default false.
+    /// </summary>
+    public bool JudgeCriticalRulesBeforeEvidence { get; set; }
+
     /// <summary>Highest acceptable error rate (0..1). Default 0.01.</summary>
     public double MaxErrorRate { get; set; } = 0.01;
 
