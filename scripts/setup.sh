@@ -6,7 +6,8 @@ set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in iproute2 libbpf1 libbpf-dev clang-14 llvm-14 bpftool openssl; do
+# python3 sends test traffic inside namespaces; gcc, libc6-dev and binutils build and inspect test and baseline C.
+for pkg in iproute2 libbpf1 libbpf-dev clang-14 llvm-14 bpftool openssl python3 gcc libc6-dev binutils; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 
