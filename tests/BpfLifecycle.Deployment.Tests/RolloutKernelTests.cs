@@ -192,9 +192,11 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         DeploymentOutcome outcome;
         using (var traffic = new BackgroundTraffic(Net))
         {
+            // Without test vectors: whether the vector's packet is an error depends on the shared packet count's
+            // parity, and this test is about the canary's health evidence.
             outcome = await m.DeployAsync(MakeArtifact("2.0.0-bad", errorEvery: 2), new DeploymentRequest
             {
-                Strategy = RolloutStrategy.Canary(new() { StepsBasisPoints = [5_000, 10_000], StepObservation = TimeSpan.FromMilliseconds(400) }),
+                Strategy = RolloutStrategy.Canary(new() { StepsBasisPoints = [5_000, 10_000], StepObservation = TimeSpan.FromMilliseconds(400), RunTestVectors = false }),
             }, cancellationToken: Ct);
         }
 
