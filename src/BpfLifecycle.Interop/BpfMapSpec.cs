@@ -15,6 +15,43 @@ public sealed record BpfMapSpec(string Name, BpfMapType Type, uint KeySize, uint
 
     /// <summary>The inner map's descriptor for map-in-map types.</summary>
     public BpfMapHandle? InnerMap { get; init; }
+
+    /// <summary>
+    /// The properties in which <paramref name="to"/> differs from <paramref name="from"/> (type, key and value size,
+    /// capacity, flags outside <paramref name="ignoredFlags"/>, <c>map_extra</c>), in that order; names are not compared.
+    /// </summary>
+    public static IReadOnlyList<BpfMapSpecDifference> Differences(BpfMapSpec from, BpfMapSpec to, BpfMapFlags ignoredFlags = BpfMapFlags.None)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        ArgumentNullException.ThrowIfNull(to);
+        var diffs = new List<BpfMapSpecDifference>();
+        Add(diffs, nameof(Type), from.Type, to.Type);
+        Add(diffs, nameof(KeySize), from.KeySize, to.KeySize);
+        Add(diffs, nameof(ValueSize), from.ValueSize, to.ValueSize);
+        Add(diffs, nameof(MaxEntries), from.MaxEntries, to.MaxEntries);
+        Add(diffs, nameof(Flags), from.Flags & ~ignoredFlags, to.Flags & ~ignoredFlags);
+        Add(diffs, nameof(MapExtra), from.MapExtra, to.MapExtra);
+        return diffs;
+    }
+
+    private static void Add<T>(List<BpfMapSpecDifference> diffs, string property, T from, T to)
+        where T : notnull
+    {
+        if (!EqualityComparer<T>.Default.Equals(from, to))
+        {
+            diffs.Add(new BpfMapSpecDifference(property, from.ToString()!, to.ToString()!));
+        }
+    }
+}
+
+/// <summary>One property in which two map specs differ.</summary>
+/// <param name="Property">Spec property name (<c>KeySize</c>, <c>Type</c>, ...).</param>
+/// <param name="From">The first spec's value.</param>
+/// <param name="To">The second spec's value.</param>
+public sealed record BpfMapSpecDifference(string Property, string From, string To)
+{
+    /// <summary>Reads as <c>KeySize: 4 changed to 8</c>.</summary>
+    public override string ToString() => $"{Property}: {From} changed to {To}";
 }
 
 /// <summary>What the kernel reports of a loaded map.</summary>

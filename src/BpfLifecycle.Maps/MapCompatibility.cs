@@ -53,13 +53,9 @@ public static class MapCompatibility
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(existing);
-        var diffs = new List<MapDifference>();
-        Compare(diffs, nameof(BpfMapSpec.Type), existing.Type, spec.Type);
-        Compare(diffs, nameof(BpfMapSpec.KeySize), existing.KeySize, spec.KeySize);
-        Compare(diffs, nameof(BpfMapSpec.ValueSize), existing.ValueSize, spec.ValueSize);
-        Compare(diffs, nameof(BpfMapSpec.MaxEntries), existing.MaxEntries, spec.MaxEntries);
-        Compare(diffs, nameof(BpfMapSpec.Flags), existing.Flags & ~IgnoredFlags, spec.Flags & ~IgnoredFlags);
-        Compare(diffs, nameof(BpfMapSpec.MapExtra), existing.MapExtra, spec.MapExtra);
+        var diffs = BpfMapSpec.Differences(existing.ToSpec(), spec, IgnoredFlags)
+            .Select(d => new MapDifference(d.Property, d.From, d.To))
+            .ToList();
         return new MapCompatibilityResult(diffs);
     }
 
@@ -77,15 +73,6 @@ public static class MapCompatibility
         if (!result.IsCompatible)
         {
             throw new MapIncompatibleException(spec.Name, result);
-        }
-    }
-
-    private static void Compare<T>(List<MapDifference> diffs, string property, T existing, T expected)
-        where T : notnull
-    {
-        if (!EqualityComparer<T>.Default.Equals(existing, expected))
-        {
-            diffs.Add(new MapDifference(property, existing.ToString()!, expected.ToString()!));
         }
     }
 }

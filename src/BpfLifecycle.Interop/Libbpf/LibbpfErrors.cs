@@ -68,40 +68,5 @@ public sealed class BpfMapIncompatibleException : InvalidOperationException
 
     /// <summary>The differences between the map an object expects and a map offered for reuse (empty when compatible).</summary>
     public static IReadOnlyList<string> Compare(BpfMapSpec expected, BpfMapSpec actual)
-    {
-        ArgumentNullException.ThrowIfNull(expected);
-        ArgumentNullException.ThrowIfNull(actual);
-        var diff = new List<string>();
-        if (expected.Type != actual.Type)
-        {
-            diff.Add($"Type: {expected.Type} changed to {actual.Type}");
-        }
-
-        if (expected.KeySize != actual.KeySize)
-        {
-            diff.Add($"KeySize: {expected.KeySize} changed to {actual.KeySize}");
-        }
-
-        if (expected.ValueSize != actual.ValueSize)
-        {
-            diff.Add($"ValueSize: {expected.ValueSize} changed to {actual.ValueSize}");
-        }
-
-        if (expected.MaxEntries != actual.MaxEntries)
-        {
-            diff.Add($"MaxEntries: {expected.MaxEntries} changed to {actual.MaxEntries}");
-        }
-
-        if (expected.Flags != actual.Flags)
-        {
-            diff.Add($"Flags: {expected.Flags} changed to {actual.Flags}");
-        }
-
-        if (expected.MapExtra != actual.MapExtra)
-        {
-            diff.Add($"MapExtra: {expected.MapExtra} changed to {actual.MapExtra}");
-        }
-
-        return diff;
-    }
+        => BpfMapSpec.Differences(expected, actual).Select(d => d.ToString()).ToList();
 }
