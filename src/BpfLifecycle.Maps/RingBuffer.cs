@@ -19,6 +19,10 @@ public delegate void RingRecordHandler(ReadOnlySpan<byte> record);
 /// not yet submitted) stop reading; discarded records are skipped. The producer position is read with acquire semantics
 /// and the consumer position published with release semantics (<see cref="Volatile"/>).
 /// </para>
+/// <para>Each record's position depends on the previous record's length, which would make reading a chain of dependent
+/// loads. The reader checks each header against the previous record's length first: when they match (the common case of
+/// one record type per ring), the next position is already known, so the CPU loads the following headers ahead instead
+/// of waiting for each in turn. A header that differs, or carries the busy or discard bit, takes the full path.</para>
 /// <para>One thread reads a ring at a time. Failed reservations on the BPF side are not visible in the ring itself; see
 /// <see cref="RingBufferLostCounter"/> for the convention that makes them countable (<see cref="ReadLostRecords"/>).</para>
 /// </summary>
@@ -39,6 +43,8 @@ public sealed unsafe class RingBuffer : IDisposable
     private long _readPos;
     private long _committedPos;
     private long _producerCache;
+    private uint _lastLength;
+    private long _lastStep = HeaderSize;
 
     private RingBuffer(BpfMapHandle handle, bool ownsHandle, BpfMapInfo info, BpfMap? lostCounter)
     {
@@ -183,6 +189,21 @@ public sealed unsafe class RingBuffer : IDisposable
     public bool TryRead(out ReadOnlySpan<byte> record)
     {
         var pos = _readPos;
+        if (pos < _producerCache)
+        {
+            var first = _data + (pos & _mask);
+            var len = Volatile.Read(ref *(uint*)first);
+
+            // Same length as the previous record (no busy or discard bit): the next position is known without waiting for
+            // the header load, so the CPU reads ahead (see RingBatch.MoveNext).
+            if (len == _lastLength)
+            {
+                _readPos = pos + _lastStep;
+                record = new ReadOnlySpan<byte>(first + HeaderSize, (int)len);
+                return true;
+            }
+        }
+
         while (true)
         {
             if (pos >= _producerCache)
@@ -203,9 +224,12 @@ public sealed unsafe class RingBuffer : IDisposable
             }
 
             var size = (int)(len & ~(BusyBit | DiscardBit));
-            pos += (size + HeaderSize + 7) & ~7;
+            var step = (size + HeaderSize + 7) & ~7;
+            pos += step;
             if ((len & DiscardBit) == 0)
             {
+                _lastLength = len;
+                _lastStep = step;
                 _readPos = pos;
                 record = new ReadOnlySpan<byte>(header + HeaderSize, size);
                 return true;
@@ -298,6 +322,10 @@ public sealed unsafe class RingBuffer : IDisposable
         _producer = null;
         _consumer = null;
         _data = null;
+
+        // Unread records below the cached producer position must not be read through the unmapped data: the next read
+        // goes to the producer position, which throws ObjectDisposedException.
+        _producerCache = long.MinValue;
         if (_ownsHandle)
         {
             _handle.Dispose();
@@ -309,10 +337,12 @@ public sealed unsafe class RingBuffer : IDisposable
     }
 
     /// <summary>Takes back the position a finished batch reached and commits it.</summary>
-    private void EndBatch(long pos, long producerCache)
+    private void EndBatch(long pos, long producerCache, uint lastLength, long lastStep)
     {
         _readPos = pos;
         _producerCache = producerCache;
+        _lastLength = lastLength;
+        _lastStep = lastStep;
         Commit();
     }
 
@@ -330,6 +360,8 @@ public sealed unsafe class RingBuffer : IDisposable
         private long _pos;
         private long _producerCache;
         private int _remaining;
+        private uint _lastLength;
+        private long _lastStep;
         private ReadOnlySpan<byte> _current;
 
         internal RingBatch(RingBuffer ring, int max)
@@ -341,6 +373,8 @@ public sealed unsafe class RingBuffer : IDisposable
             _pos = ring._readPos;
             _producerCache = ring._producerCache;
             _remaining = max;
+            _lastLength = ring._lastLength;
+            _lastStep = ring._lastStep;
             _current = default;
         }
 
@@ -354,12 +388,29 @@ public sealed unsafe class RingBuffer : IDisposable
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool MoveNext()
         {
+            var pos = _pos;
+            if (_remaining > 0 && pos < _producerCache)
+            {
+                var header = _data + (pos & _mask);
+                var len = Volatile.Read(ref *(uint*)header);
+
+                // Records of one producer usually share a length. When this header repeats the previous record's (which
+                // has neither the busy nor the discard bit), the next position is known without waiting for the load: the
+                // branch is predicted and the CPU reads ahead instead of following a chain of dependent loads.
+                if (len == _lastLength)
+                {
+                    _pos = pos + _lastStep;
+                    _remaining--;
+                    _current = new ReadOnlySpan<byte>(header + HeaderSize, (int)len);
+                    return true;
+                }
+            }
+
             if (_remaining <= 0)
             {
                 return false;
             }
 
-            var pos = _pos;
             while (true)
             {
                 if (pos >= _producerCache)
@@ -381,9 +432,12 @@ public sealed unsafe class RingBuffer : IDisposable
                 }
 
                 var size = (int)(len & ~(BusyBit | DiscardBit));
-                pos += (size + HeaderSize + 7) & ~7;
+                var step = (size + HeaderSize + 7) & ~7;
+                pos += step;
                 if ((len & DiscardBit) == 0)
                 {
+                    _lastLength = len;
+                    _lastStep = step;
                     _pos = pos;
                     _remaining--;
                     _current = new ReadOnlySpan<byte>(header + HeaderSize, size);
@@ -393,7 +447,7 @@ public sealed unsafe class RingBuffer : IDisposable
         }
 
         /// <summary>Commits every record read.</summary>
-        public readonly void Dispose() => _ring.EndBatch(_pos, _producerCache);
+        public readonly void Dispose() => _ring.EndBatch(_pos, _producerCache, _lastLength, _lastStep);
     }
 }
 
