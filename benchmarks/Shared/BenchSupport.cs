@@ -7,8 +7,8 @@ namespace BpfLifecycle.Benchmarks.Shared;
 
 /// <summary>
 /// An XDP program that writes one record per run, its sequence number first: <see cref="RecordSize"/> bytes, or with
-/// <c>mixed</c> either <see cref="RecordSize"/> or <see cref="OtherRecordSize"/> bytes chosen by a bit of a multiplicative
-/// hash of the sequence number (no pattern a branch predictor could learn).
+/// <c>mixed</c> either <see cref="RecordSize"/> or <see cref="OtherRecordSize"/> bytes chosen by the top bit of splitmix64's
+/// finaliser of the sequence number (a random-looking choice a branch predictor cannot learn).
 /// </summary>
 public sealed class RingFiller : IDisposable
 {
@@ -32,11 +32,12 @@ public sealed class RingFiller : IDisposable
             .Emit(new BpfInstruction((byte)(BpfOpcode.STX | BpfOpcode.DW | BpfOpcode.ATOMIC), BpfRegister.R0, BpfRegister.R7, 0, BpfOpcode.ADD | BpfOpcode.FETCH));
         if (mixed)
         {
-            // bit 40 of seq * 0x9E3779B97F4A7C15 picks the size.
-            a.LoadImm64(BpfRegister.R1, unchecked((long)0x9E3779B97F4A7C15UL))
-                .Alu64(BpfAluOp.Mul, BpfRegister.R1, BpfRegister.R7)
-                .Alu64(BpfAluOp.Rsh, BpfRegister.R1, 40)
-                .Alu64(BpfAluOp.And, BpfRegister.R1, 1)
+            // The top bit of splitmix64's finaliser of seq picks the size.
+            a.Mov64(BpfRegister.R1, BpfRegister.R7);
+            Mix(a, 30, unchecked((long)0xBF58476D1CE4E5B9UL));
+            Mix(a, 27, unchecked((long)0x94D049BB133111EBUL));
+            a.Mov64(BpfRegister.R2, BpfRegister.R1).Alu64(BpfAluOp.Rsh, BpfRegister.R2, 31).Alu64(BpfAluOp.Xor, BpfRegister.R1, BpfRegister.R2)
+                .Alu64(BpfAluOp.Rsh, BpfRegister.R1, 63)
                 .JumpIf(BpfJumpOp.Eq, BpfRegister.R1, 0, "large");
             Reserve(a, ring, OtherRecordSize);
             a.Jump("out");
@@ -47,6 +48,11 @@ public sealed class RingFiller : IDisposable
         a.Label("out").Return(2);
         _program = Bpf.ProgramLoad(new BpfProgramSpec("bench_fill", BpfProgramType.Xdp, a.Build()));
     }
+
+    /// <summary>r1 = (r1 ^ (r1 &gt;&gt; shift)) * multiplier.</summary>
+    private static void Mix(BpfAssembler a, int shift, long multiplier)
+        => a.Mov64(BpfRegister.R2, BpfRegister.R1).Alu64(BpfAluOp.Rsh, BpfRegister.R2, shift).Alu64(BpfAluOp.Xor, BpfRegister.R1, BpfRegister.R2)
+            .LoadImm64(BpfRegister.R2, multiplier).Alu64(BpfAluOp.Mul, BpfRegister.R1, BpfRegister.R2);
 
     private static void Reserve(BpfAssembler a, BpfMapHandle ring, int size)
         => a.LoadMapFd(BpfRegister.R1, ring)

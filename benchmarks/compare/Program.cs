@@ -136,7 +136,7 @@ internal static unsafe class Program
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static (long Ns, long Count) DrainOurs(RingBuffer ring)
     {
         var start = CpuClock.Now();

@@ -10,6 +10,17 @@ namespace BpfLifecycle.Maps;
 public delegate void RingRecordHandler(ReadOnlySpan<byte> record);
 
 /// <summary>
+/// Receives the records of <see cref="RingBuffer.Consume{THandler}(ref THandler, int)"/>. Implement it on a struct: the call
+/// is then bound at compile time and usually inlined, where a delegate or an interface on a class is an indirect call per
+/// record.
+/// </summary>
+public interface IRingRecordHandler
+{
+    /// <summary>Receives one record; the span points into the mapping and is valid only during the call.</summary>
+    void OnRecord(ReadOnlySpan<byte> record);
+}
+
+/// <summary>
 /// A ring buffer map mapped as the kernel ABI lays it out: the consumer position page read-write at offset 0, the producer
 /// position page and the data read-only at offset <c>pagesize</c>, the data mapped twice so a record never wraps.
 /// <para>
@@ -20,17 +31,14 @@ public delegate void RingRecordHandler(ReadOnlySpan<byte> record);
 /// and the consumer position published with release semantics (<see cref="Volatile"/>).
 /// </para>
 /// <para>Each record's position depends on the previous record's length, which would make reading a chain of dependent
-/// loads. The reader checks each header against the previous record's length first: when they match (the common case of
-/// one record type per ring), the next position is already known, so the CPU loads the following headers ahead instead
-/// of waiting for each in turn. A header that differs, or carries the busy or discard bit, takes the full path.</para>
+/// loads. While records keep one length (one record type per ring, the common case), the reader predicts it and the CPU
+/// loads the following headers ahead instead of waiting for each in turn; when lengths change too often for the
+/// prediction to pay, it stops predicting until they settle again.</para>
 /// <para>One thread reads a ring at a time. Failed reservations on the BPF side are not visible in the ring itself; see
 /// <see cref="RingBufferLostCounter"/> for the convention that makes them countable (<see cref="ReadLostRecords"/>).</para>
 /// </summary>
 public sealed unsafe class RingBuffer : IDisposable
 {
-    private const uint BusyBit = 1u << 31;
-    private const uint DiscardBit = 1u << 30;
-    private const int HeaderSize = 8;
 
     private readonly BpfMapHandle _handle;
     private readonly bool _ownsHandle;
@@ -40,11 +48,8 @@ public sealed unsafe class RingBuffer : IDisposable
     private byte* _consumer;
     private byte* _producer;
     private byte* _data;
-    private long _readPos;
+    private RingCursor _cursor;
     private long _committedPos;
-    private long _producerCache;
-    private uint _lastLength;
-    private long _lastStep = HeaderSize;
 
     private RingBuffer(BpfMapHandle handle, bool ownsHandle, BpfMapInfo info, BpfMap? lostCounter)
     {
@@ -86,9 +91,8 @@ public sealed unsafe class RingBuffer : IDisposable
             }
         }
 
-        _readPos = Volatile.Read(ref *(long*)_consumer);
-        _committedPos = _readPos;
-        _producerCache = _readPos;
+        _cursor = RingCursor.At(Volatile.Read(ref *(long*)_consumer));
+        _committedPos = _cursor.Position;
     }
 
     /// <summary>Maps a ring buffer map. The descriptor stays owned by <paramref name="map"/>; the ring keeps its own reference.</summary>
@@ -151,6 +155,9 @@ public sealed unsafe class RingBuffer : IDisposable
     /// <summary>Data size in bytes (the map's max_entries).</summary>
     public int Size { get; }
 
+    /// <summary>Whether reading currently predicts that a record has the previous record's length (see <see cref="RingCursor"/>).</summary>
+    internal bool PredictsLengths => _cursor.Predicting;
+
     /// <summary>The map the producer counts failed reservations in, or null.</summary>
     public BpfMap? LostCounter { get; }
 
@@ -158,10 +165,10 @@ public sealed unsafe class RingBuffer : IDisposable
     public BpfMapHandle Handle => _handle;
 
     /// <summary>Bytes written by the producer and not yet read (headers and padding included): the backlog.</summary>
-    public long Backlog => Volatile.Read(ref *(long*)Producer) - _readPos;
+    public long Backlog => Volatile.Read(ref *(long*)Producer) - _cursor.Position;
 
     /// <summary>Bytes read but not yet committed (still held by this reader).</summary>
-    public long Uncommitted => _readPos - Volatile.Read(ref *(long*)_consumer);
+    public long Uncommitted => _cursor.Position - Volatile.Read(ref *(long*)_consumer);
 
     /// <summary>Bytes the kernel counts as in use (producer minus committed consumer position).</summary>
     public long Occupied => Volatile.Read(ref *(long*)Producer) - Volatile.Read(ref *(long*)_consumer);
@@ -186,60 +193,7 @@ public sealed unsafe class RingBuffer : IDisposable
     /// being written (busy). The span stays valid until <see cref="Commit"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryRead(out ReadOnlySpan<byte> record)
-    {
-        var pos = _readPos;
-        if (pos < _producerCache)
-        {
-            var first = _data + (pos & _mask);
-            var len = Volatile.Read(ref *(uint*)first);
-
-            // Same length as the previous record (no busy or discard bit): the next position is known without waiting for
-            // the header load, so the CPU reads ahead (see RingBatch.MoveNext).
-            if (len == _lastLength)
-            {
-                _readPos = pos + _lastStep;
-                record = new ReadOnlySpan<byte>(first + HeaderSize, (int)len);
-                return true;
-            }
-        }
-
-        while (true)
-        {
-            if (pos >= _producerCache)
-            {
-                // Acquire: the record bytes below the producer position are visible once the position is.
-                _producerCache = Volatile.Read(ref *(long*)Producer);
-                if (pos >= _producerCache)
-                {
-                    break;
-                }
-            }
-
-            var header = _data + (pos & _mask);
-            var len = Volatile.Read(ref *(uint*)header);
-            if ((len & BusyBit) != 0)
-            {
-                break;
-            }
-
-            var size = (int)(len & ~(BusyBit | DiscardBit));
-            var step = (size + HeaderSize + 7) & ~7;
-            pos += step;
-            if ((len & DiscardBit) == 0)
-            {
-                _lastLength = len;
-                _lastStep = step;
-                _readPos = pos;
-                record = new ReadOnlySpan<byte>(header + HeaderSize, size);
-                return true;
-            }
-        }
-
-        _readPos = pos;
-        record = default;
-        return false;
-    }
+    public bool TryRead(out ReadOnlySpan<byte> record) => _cursor.TryNext(_data, _mask, (long*)_producer, out record);
 
     /// <summary>Publishes the consumer position (release): every record read so far goes back to the kernel; their spans become invalid.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -251,8 +205,8 @@ public sealed unsafe class RingBuffer : IDisposable
             ThrowHelper.Disposed(nameof(RingBuffer));
         }
 
-        _committedPos = _readPos;
-        Volatile.Write(ref *(long*)consumer, _readPos);
+        _committedPos = _cursor.Position;
+        Volatile.Write(ref *(long*)consumer, _committedPos);
     }
 
     /// <summary>
@@ -261,12 +215,13 @@ public sealed unsafe class RingBuffer : IDisposable
     /// </summary>
     private void Resync()
     {
-        if (_readPos == _committedPos)
+        if (_cursor.Position == _committedPos)
         {
             var shared = Volatile.Read(ref *(long*)_consumer);
             if (shared != _committedPos)
             {
-                _readPos = _committedPos = shared;
+                _cursor = RingCursor.At(shared);
+                _committedPos = shared;
             }
         }
     }
@@ -306,6 +261,34 @@ public sealed unsafe class RingBuffer : IDisposable
         return n;
     }
 
+    /// <summary>
+    /// Hands every available record (up to <paramref name="maxRecords"/>) to <paramref name="handler"/>, then commits once;
+    /// returns the count. The handler is a struct, so its <see cref="IRingRecordHandler.OnRecord"/> is called directly
+    /// (and usually inlined) and the read position stays in registers: the fastest way to drain a ring. If the handler
+    /// throws, nothing of this call is committed or taken as read: its records are delivered again by the next read.
+    /// </summary>
+    /// <typeparam name="THandler">A struct (or ref struct) implementing <see cref="IRingRecordHandler"/>.</typeparam>
+    public int Consume<THandler>(ref THandler handler, int maxRecords = int.MaxValue)
+        where THandler : struct, IRingRecordHandler, allows ref struct
+    {
+        ObjectDisposedException.ThrowIf(_consumer == null, this);
+        Resync();
+        var cursor = _cursor;
+        var data = _data;
+        var mask = _mask;
+        var producer = (long*)_producer;
+        var n = 0;
+        while (n < maxRecords && cursor.TryNext(data, mask, producer, out var record))
+        {
+            handler.OnRecord(record);
+            n++;
+        }
+
+        _cursor = cursor;
+        Commit();
+        return n;
+    }
+
     /// <summary>Failed reservations the producer has counted in <see cref="LostCounter"/> so far (0 when there is none).</summary>
     public long ReadLostRecords() => LostCounter is null ? 0 : RingBufferLostCounter.Read(LostCounter);
 
@@ -325,7 +308,7 @@ public sealed unsafe class RingBuffer : IDisposable
 
         // Unread records below the cached producer position must not be read through the unmapped data: the next read
         // goes to the producer position, which throws ObjectDisposedException.
-        _producerCache = long.MinValue;
+        _cursor.ProducerCache = long.MinValue;
         if (_ownsHandle)
         {
             _handle.Dispose();
@@ -336,18 +319,15 @@ public sealed unsafe class RingBuffer : IDisposable
         }
     }
 
-    /// <summary>Takes back the position a finished batch reached and commits it.</summary>
-    private void EndBatch(long pos, long producerCache, uint lastLength, long lastStep)
+    /// <summary>Takes back the cursor a finished batch moved and commits its position.</summary>
+    private void EndBatch(in RingCursor cursor)
     {
-        _readPos = pos;
-        _producerCache = producerCache;
-        _lastLength = lastLength;
-        _lastStep = lastStep;
+        _cursor = cursor;
         Commit();
     }
 
     /// <summary>
-    /// Enumerates available records of a ring and commits them when the enumeration ends. The positions live in the
+    /// Enumerates available records of a ring and commits them when the enumeration ends. The cursor lives in the
     /// enumerator (registers, not the ring object) while it runs; do not call <see cref="TryRead"/> on the ring until the
     /// batch is disposed.
     /// </summary>
@@ -357,11 +337,8 @@ public sealed unsafe class RingBuffer : IDisposable
         private readonly byte* _data;
         private readonly long* _producerPos;
         private readonly long _mask;
-        private long _pos;
-        private long _producerCache;
+        private RingCursor _cursor;
         private int _remaining;
-        private uint _lastLength;
-        private long _lastStep;
         private ReadOnlySpan<byte> _current;
 
         internal RingBatch(RingBuffer ring, int max)
@@ -370,11 +347,8 @@ public sealed unsafe class RingBuffer : IDisposable
             _data = ring._data;
             _producerPos = (long*)ring._producer;
             _mask = ring._mask;
-            _pos = ring._readPos;
-            _producerCache = ring._producerCache;
+            _cursor = ring._cursor;
             _remaining = max;
-            _lastLength = ring._lastLength;
-            _lastStep = ring._lastStep;
             _current = default;
         }
 
@@ -388,66 +362,17 @@ public sealed unsafe class RingBuffer : IDisposable
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool MoveNext()
         {
-            var pos = _pos;
-            if (_remaining > 0 && pos < _producerCache)
+            if (_remaining > 0 && _cursor.TryNext(_data, _mask, _producerPos, out _current))
             {
-                var header = _data + (pos & _mask);
-                var len = Volatile.Read(ref *(uint*)header);
-
-                // Records of one producer usually share a length. When this header repeats the previous record's (which
-                // has neither the busy nor the discard bit), the next position is known without waiting for the load: the
-                // branch is predicted and the CPU reads ahead instead of following a chain of dependent loads.
-                if (len == _lastLength)
-                {
-                    _pos = pos + _lastStep;
-                    _remaining--;
-                    _current = new ReadOnlySpan<byte>(header + HeaderSize, (int)len);
-                    return true;
-                }
+                _remaining--;
+                return true;
             }
 
-            if (_remaining <= 0)
-            {
-                return false;
-            }
-
-            while (true)
-            {
-                if (pos >= _producerCache)
-                {
-                    _producerCache = Volatile.Read(ref *_producerPos);
-                    if (pos >= _producerCache)
-                    {
-                        _pos = pos;
-                        return false;
-                    }
-                }
-
-                var header = _data + (pos & _mask);
-                var len = Volatile.Read(ref *(uint*)header);
-                if ((len & BusyBit) != 0)
-                {
-                    _pos = pos;
-                    return false;
-                }
-
-                var size = (int)(len & ~(BusyBit | DiscardBit));
-                var step = (size + HeaderSize + 7) & ~7;
-                pos += step;
-                if ((len & DiscardBit) == 0)
-                {
-                    _lastLength = len;
-                    _lastStep = step;
-                    _pos = pos;
-                    _remaining--;
-                    _current = new ReadOnlySpan<byte>(header + HeaderSize, size);
-                    return true;
-                }
-            }
+            return false;
         }
 
         /// <summary>Commits every record read.</summary>
-        public readonly void Dispose() => _ring.EndBatch(_pos, _producerCache, _lastLength, _lastStep);
+        public readonly void Dispose() => _ring.EndBatch(_cursor);
     }
 }
 

@@ -102,6 +102,92 @@ public sealed class RingBufferTests : KernelTestBase
     }
 
     [Fact]
+    public void Length_prediction_turns_off_while_lengths_keep_changing_and_back_on_when_they_settle()
+    {
+        var map = NewRing(1 << 20);
+        using var uniform = new RingProducer(map, null, [64]);
+        using var mixed = new RingProducer(map, null, [16, 64, 24, 40, 8, 56, 32, 48]);
+        using var ring = RingBuffer.Open(map);
+        Assert.True(ring.PredictsLengths);
+
+        Phase(uniform, 0, batch: true);
+        Assert.True(ring.PredictsLengths);
+        Phase(mixed, 0, batch: false);
+        Assert.False(ring.PredictsLengths);
+        Phase(uniform, 3000, batch: false);
+        Assert.True(ring.PredictsLengths);
+        Phase(mixed, 3000, batch: true);
+        Assert.False(ring.PredictsLengths);
+        Assert.Equal(0, ring.Occupied);
+
+        void Phase(RingProducer producer, int firstSeq, bool batch)
+        {
+            producer.Produce(3000);
+            var seen = new List<ulong>();
+            if (batch)
+            {
+                foreach (var record in ring.ReadBatch())
+                {
+                    seen.Add(producer.Validate(record));
+                }
+            }
+            else
+            {
+                while (ring.TryRead(out var record))
+                {
+                    seen.Add(producer.Validate(record));
+                }
+
+                ring.Commit();
+            }
+
+            Assert.Equal(Enumerable.Range(firstSeq, 3000).Select(i => (ulong)i), seen);
+        }
+    }
+
+    private struct ValidatingHandler(RingProducer producer, List<ulong> seen, int throwAt) : IRingRecordHandler
+    {
+        public int Calls;
+
+        public void OnRecord(ReadOnlySpan<byte> record)
+        {
+            if (++Calls == throwAt)
+            {
+                throw new InvalidOperationException("handler failed");
+            }
+
+            seen.Add(producer.Validate(record));
+        }
+    }
+
+    [Fact]
+    public void Consume_with_a_struct_handler_reads_everything_and_redelivers_after_a_throw()
+    {
+        var map = NewRing(1 << 16);
+        using var producer = new RingProducer(map, null, [24, 24, 24, 40], discardEvery: 7);
+        using var ring = RingBuffer.Open(map);
+        producer.Produce(100);
+        var expected = Enumerable.Range(0, 100).Where(i => i % 7 != 0).Select(i => (ulong)i).ToList();
+
+        // A throw commits nothing: the next call delivers the same records again.
+        var failed = new List<ulong>();
+        var throwing = new ValidatingHandler(producer, failed, throwAt: 30);
+        Assert.Throws<InvalidOperationException>(() => ring.Consume(ref throwing));
+        Assert.Equal(expected.Take(29), failed);
+        Assert.Equal(0, ring.Uncommitted);
+
+        var seen = new List<ulong>();
+        var handler = new ValidatingHandler(producer, seen, throwAt: 0);
+        Assert.Equal(50, ring.Consume(ref handler, maxRecords: 50));
+        Assert.Equal(50, handler.Calls);
+        Assert.Equal(0, ring.Uncommitted);
+        Assert.Equal(expected.Count - 50, ring.Consume(ref handler));
+        Assert.Equal(expected, seen);
+        Assert.Equal(0, ring.Occupied);
+        Assert.Equal(0, ring.Consume(ref handler));
+    }
+
+    [Fact]
     public void A_busy_record_stops_reading_until_the_producer_submits_it()
     {
         // ring_hold.o submits a 16-byte record, then reserves a second 16-byte record and holds it until released.
@@ -507,6 +593,13 @@ public sealed class RingBufferTests : KernelTestBase
         Assert.Equal(0, first.Occupied);
     }
 
+    private struct SumFirstWords : IRingRecordHandler
+    {
+        public long Sum;
+
+        public void OnRecord(ReadOnlySpan<byte> record) => Sum += (long)BinaryPrimitives.ReadUInt64LittleEndian(record);
+    }
+
     [Fact]
     public void Reading_a_ring_allocates_nothing()
     {
@@ -521,6 +614,15 @@ public sealed class RingBufferTests : KernelTestBase
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(10_000, count);
         Assert.Equal(Enumerable.Range(100, 10_000).Sum(i => (long)i), sum);
+        Assert.Equal(0, allocated);
+
+        producer.Produce(10_000);
+        var summing = new SumFirstWords();
+        before = GC.GetAllocatedBytesForCurrentThread();
+        var consumed = ring.Consume(ref summing);
+        allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(10_000, consumed);
+        Assert.Equal(Enumerable.Range(10_100, 10_000).Sum(i => (long)i), summing.Sum);
         Assert.Equal(0, allocated);
 
         static (int Count, long Sum) Drain(RingBuffer ring)
