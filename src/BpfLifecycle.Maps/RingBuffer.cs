@@ -39,7 +39,6 @@ public interface IRingRecordHandler
 /// </summary>
 public sealed unsafe class RingBuffer : IDisposable
 {
-
     private readonly BpfMapHandle _handle;
     private readonly bool _ownsHandle;
     private readonly nuint _pageSize;
@@ -244,21 +243,20 @@ public sealed unsafe class RingBuffer : IDisposable
         return new(this, maxRecords);
     }
 
-    /// <summary>Hands every available record (up to <paramref name="maxRecords"/>) to <paramref name="handler"/>, then commits once. Returns the count.</summary>
+    /// <summary>
+    /// Hands every available record (up to <paramref name="maxRecords"/>) to <paramref name="handler"/>, then commits once.
+    /// Returns the count. If the handler throws, nothing of this call is committed: its records are delivered again.
+    /// </summary>
     public int Consume(RingRecordHandler handler, int maxRecords = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        ObjectDisposedException.ThrowIf(_consumer == null, this);
-        Resync();
-        var n = 0;
-        while (n < maxRecords && TryRead(out var record))
-        {
-            handler(record);
-            n++;
-        }
+        var adapter = new DelegateHandler(handler);
+        return Consume(ref adapter, maxRecords);
+    }
 
-        Commit();
-        return n;
+    private readonly struct DelegateHandler(RingRecordHandler handler) : IRingRecordHandler
+    {
+        public void OnRecord(ReadOnlySpan<byte> record) => handler(record);
     }
 
     /// <summary>
