@@ -101,7 +101,7 @@ internal sealed class RolloutSettings
 
 internal sealed class CanarySettings
 {
-    /// <summary>Traffic shares in percent, increasing, ending at 100.</summary>
+    /// <summary>Traffic shares in percent, increasing (usually ending at 100); empty: 10, 50, 100.</summary>
     public List<double> StepsPercent { get; set; } = [];
 
     /// <summary>Observation per step, in seconds.</summary>
