@@ -14,43 +14,6 @@ internal sealed class HostSettings
     public string PinRoot { get; set; } = "/sys/fs/bpf/bpflifecycle";
 }
 
-/// <summary>Settings of the "Rollout" configuration section: how the host rolls out and judges versions.</summary>
-internal sealed class RolloutSettings
-{
-    /// <summary>Versions kept loaded for fast rollback, the active one included.</summary>
-    public int RetainedVersions { get; set; } = 3;
-
-    /// <summary>Health thresholds rollouts are judged by.</summary>
-    public HealthSettings Health { get; set; } = new();
-
-    /// <summary>Canary defaults for `deploy --strategy canary`.</summary>
-    public CanarySettings Canary { get; set; } = new();
-
-    /// <summary>How long blue-green observes green alone, in seconds.</summary>
-    public double BlueGreenWindowSeconds { get; set; } = 10;
-
-    /// <summary>CPU guard rail of the agent: above this share a version's log sampling is halved (audited, alerted).</summary>
-    public BpfLifecycle.Deployment.Budgets.CpuOverheadOptions CpuOverhead { get; set; } = new();
-}
-
-internal sealed class HealthSettings
-{
-    /// <summary>Runs below which a window is not judged.</summary>
-    public long MinimumRuns { get; set; } = 20;
-
-    /// <summary>Largest acceptable error rate of a candidate (0..1).</summary>
-    public double MaxErrorRate { get; set; } = 0.01;
-}
-
-internal sealed class CanarySettings
-{
-    /// <summary>Traffic shares in percent, increasing, ending at 100.</summary>
-    public List<double> StepsPercent { get; set; } = [];
-
-    /// <summary>Observation per step, in seconds.</summary>
-    public double StepSeconds { get; set; } = 5;
-}
-
 /// <summary>
 /// The resolved locations of one application: its state lives in <c>StateRoot/Application</c> and its pins in
 /// <c>PinRoot/Application</c>, so --app alone isolates applications and --state-dir/--pin-root move the roots.

@@ -1,12 +1,12 @@
 // Entry point of bpflc, the lifecycle host: parses the command line and runs each command inside a Generic Host
 // so every command gets the same configuration (appsettings.json, BPFLC_* environment variables), logging and DI.
 // The SDK is composed once, by services.AddBpfLifecycle(configuration); --app, --state-dir and --pin-root are
-// configuration overrides of BpfLifecycle:Application, :StateDirectory and :PinRoot.
+// configuration overrides of BpfLifecycle:Application, :StateDirectory and :PinRoot. All of the host's configuration
+// is in the BpfLifecycle section (HostConfiguration.cs); every option is validated before a command runs.
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using BpfLifecycle.Deployment.Artifacts;
 using BpfLifecycle.Deployment.Gates;
-using BpfLifecycle.Deployment.Health;
 using BpfLifecycle.Deployment.Security;
 using BpfLifecycle.Deployment;
 using BpfLifecycle.Host.Agent;
@@ -154,7 +154,7 @@ async Task<int> RunAsync(ParseResult parse, CancellationToken ct, Func<IServiceP
     }
     catch (OptionsValidationException e)
     {
-        await Console.Error.WriteLineAsync($"error: invalid configuration: {e.Message}");
+        await WriteConfigurationErrorAsync(e);
         return ExitCodes.Usage;
     }
     catch (Exception e) when (e is DeploymentRefusedException or ArtifactValidationException)
@@ -192,10 +192,15 @@ async Task<int> RunAgentAsync(ParseResult parse, string metrics, CancellationTok
     }
     catch (OptionsValidationException e)
     {
-        await Console.Error.WriteLineAsync($"error: invalid configuration: {e.Message}");
+        await WriteConfigurationErrorAsync(e);
         return ExitCodes.Usage;
     }
 }
+
+// One problem on one line; several as a list, each naming its key.
+static Task WriteConfigurationErrorAsync(OptionsValidationException e) => Console.Error.WriteLineAsync(e.Failures.Count() == 1
+    ? $"error: invalid configuration: {e.Failures.Single()}"
+    : $"error: invalid configuration:{string.Concat(e.Failures.Select(f => $"{Environment.NewLine}  {f}"))}");
 
 static void AddAgent(HostApplicationBuilder builder, (string Host, int Port) endpoint, bool hosted)
 {
@@ -233,6 +238,8 @@ IHost BuildHost(ParseResult parse, Action<HostApplicationBuilder>? configure = n
         Args = [],
     });
     builder.Configuration.AddEnvironmentVariables("BPFLC_");
+    // Keys of the former top-level Rollout and Observability sections would be ignored: refuse them, naming the new key.
+    RetiredConfiguration.ThrowIfAny(builder.Configuration);
     // Command output goes to stdout; logs go to stderr so `--json` output stays machine-readable.
     builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
     builder.Services.AddSystemd();
@@ -251,13 +258,12 @@ IHost BuildHost(ParseResult parse, Action<HostApplicationBuilder>? configure = n
 
     // The agent (run, demo) applies the CPU guard rail per version itself, so the SDK's maintenance loop stays out.
     builder.Services.AddBpfLifecycle(builder.Configuration).WithoutMaintenanceService();
+    builder.Services.AddOptions<RolloutSettings>().Bind(builder.Configuration.GetSection(RolloutSettings.SectionName)).ValidateOnStart();
+    builder.Services.AddSingleton<IValidateOptions<RolloutSettings>, RolloutSettingsValidator>();
     ComposeHostPolicy(builder);
-    // Bound after AddBpfLifecycle so the agent's poll interval and log drain come from the Observability section.
-    builder.Services.AddOptions<ObservabilityOptions>().Bind(builder.Configuration.GetSection("Observability"));
 
     builder.Services.AddSingleton(paths);
     builder.Services.AddSingleton<TextWriter>(Console.Out);
-    builder.Services.Configure<RolloutSettings>(builder.Configuration.GetSection("Rollout"));
     builder.Services.Configure<DemoOptions>(builder.Configuration.GetSection("Demo"));
     builder.Services.AddSingleton<ApplicationLifecycle>();
     builder.Services.AddSingleton<RolloutDefaults>();
@@ -266,12 +272,38 @@ IHost BuildHost(ParseResult parse, Action<HostApplicationBuilder>? configure = n
     builder.Services.AddTransient<LogsCommand>();
     builder.Services.AddTransient<DemoCommand>();
     configure?.Invoke(builder);
-    return builder.Build();
+    var host = builder.Build();
+    try
+    {
+        ValidateAtStart(host.Services);
+    }
+    catch
+    {
+        host.Dispose();
+        throw;
+    }
+
+    return host;
+}
+
+// Every command validates all options before it touches anything (the agent's start would, the others never start
+// the host): a bad value exits 2 with every problem named, not at the first use of the option.
+static void ValidateAtStart(IServiceProvider services)
+{
+    try
+    {
+        services.GetService<IStartupValidator>()?.Validate();
+    }
+    catch (AggregateException e) when (e.InnerExceptions.All(i => i is OptionsValidationException))
+    {
+        var failures = e.InnerExceptions.Cast<OptionsValidationException>().SelectMany(v => v.Failures).Distinct().ToList();
+        throw new OptionsValidationException(BpfLifecycleOptions.SectionName, typeof(BpfLifecycleOptions), failures);
+    }
 }
 
 // What the host decides on top of AddBpfLifecycle: where relative key paths point, how many versions stay loaded,
-// how candidates are judged, that every gate decision is audited, and that the agent (not the SDK's maintenance
-// loop) runs the CPU guard rail per version.
+// the evidence a rollout decision needs, that every gate decision is audited, and that the agent (not the SDK's
+// maintenance loop) runs the CPU guard rail per version.
 static void ComposeHostPolicy(HostApplicationBuilder builder)
 {
     var services = builder.Services;
@@ -286,10 +318,20 @@ static void ComposeHostPolicy(HostApplicationBuilder builder)
         }
     });
     services.AddOptions<DeploymentOptions>().Configure<IOptions<RolloutSettings>>((d, r) => d.RetainedVersions = r.Value.RetainedVersions);
-    services.Replace(ServiceDescriptor.Singleton<IHealthEvaluator>(sp =>
+
+    // One set of health thresholds (BpfLifecycle:Alerts:Thresholds, in ObservabilityOptions.Health): the agent's
+    // monitor alerts by them through the SDK's IHealthEvaluator, and rollouts are judged by the same rules with the
+    // evidence minimums of an observation window of seconds (BpfLifecycle:Rollout:MinimumRuns, no time minimum).
+    services.Replace(ServiceDescriptor.Singleton(sp =>
     {
-        var health = sp.GetRequiredService<IOptions<RolloutSettings>>().Value.Health;
-        return new ThresholdHealthEvaluator(new ThresholdHealthOptions { MinimumRuns = health.MinimumRuns, MaxErrorRate = health.MaxErrorRate }, sp.GetRequiredService<TimeProvider>());
+        var time = sp.GetRequiredService<TimeProvider>();
+        var rules = sp.GetRequiredService<IOptions<RolloutSettings>>().Value.RuleOptions(sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.Health);
+        return new DeploymentManager(
+            sp.GetRequiredService<IOptions<DeploymentOptions>>().Value,
+            sp.GetServices<IDeploymentGate>(),
+            new HealthEvaluator(rules, time),
+            time,
+            sp.GetService<ILogger<DeploymentManager>>());
     }));
 
     foreach (var gate in services.Where(d => d.ServiceType == typeof(IDeploymentGate)).ToList())

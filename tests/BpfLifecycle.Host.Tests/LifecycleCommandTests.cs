@@ -90,6 +90,62 @@ public sealed class LifecycleCommandTests : KernelTestBase
         Assert.Contains("error rate", failed.GetProperty("reason").GetString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(null, 3)]  // the shipped threshold, 1%: v3's 25% errors roll it back
+    [InlineData("0.5", 0)] // tolerated: the same rollout is promoted
+    public async Task The_error_rate_threshold_under_BpfLifecycle_Alerts_Thresholds_decides_the_rollout(string? errorRate, int exitCode)
+    {
+        (await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook)).Dispose();
+        var environment = new Dictionary<string, string>();
+        if (errorRate is not null)
+        {
+            environment["BPFLC_BpfLifecycle__Alerts__Thresholds__ErrorRate"] = errorRate;
+        }
+
+        // Blue-green: v3 alone takes the traffic, so no baseline comparison, only the error-rate threshold decides.
+        using var traffic = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var sender = SendUntilCancelledAsync(traffic.Token);
+        using var v3 = HostProcess.Start(environment, Args("deploy", Sample("v3"), "--strategy", "blue-green", "--step-seconds", "1.5"));
+        await v3.WaitForExitAsync(Timeout);
+        await traffic.CancelAsync();
+        await sender;
+
+        Assert.True(v3.ExitCode == exitCode, v3.ToString());
+        var d = Assert.Single((await Json("status", "--json")).EnumerateArray().ToList());
+        Assert.Equal(exitCode == 0 ? 2 : 1, d.GetProperty("activeVersionId").GetInt64());
+        var health = d.GetProperty("health");
+        Assert.True(health.GetProperty("errorRate").GetDouble() > 0.1, d.ToString()); // the fault was observed either way
+        var failures = health.GetProperty("failures").EnumerateArray().Select(f => f.GetString()!).ToList();
+        if (exitCode == 0)
+        {
+            Assert.DoesNotContain(failures, f => f.StartsWith("error rate", StringComparison.Ordinal));
+        }
+        else
+        {
+            Assert.Contains(failures, f => f.StartsWith("error rate", StringComparison.Ordinal) && f.EndsWith("> 1%", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task The_evidence_a_rollout_needs_comes_from_BpfLifecycle_Rollout_MinimumRuns()
+    {
+        (await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook)).Dispose();
+        using var traffic = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var sender = SendUntilCancelledAsync(traffic.Token);
+        using var v2 = HostProcess.Start(new Dictionary<string, string> { ["BPFLC_BpfLifecycle__Rollout__MinimumRuns"] = "1000000" },
+            Args("deploy", Sample("v2"), "--strategy", "blue-green", "--step-seconds", "1.5"));
+        await v2.WaitForExitAsync(Timeout);
+        await traffic.CancelAsync();
+        await sender;
+
+        // No harm seen and too few runs for a verdict: promoted (RequireEvidence is off), and the report says why.
+        Assert.True(v2.ExitCode == 0, v2.ToString());
+        var health = Assert.Single((await Json("status", "--json")).EnumerateArray().ToList()).GetProperty("health");
+        Assert.Equal("InsufficientEvidence", health.GetProperty("verdict").GetString());
+        Assert.True(health.GetProperty("runs").GetInt64() > 0, health.ToString());
+        Assert.Contains(health.GetProperty("failures").EnumerateArray(), f => f.GetString()!.Contains("at least 1000000 needed", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Rollback_returns_to_the_previous_version_and_an_unknown_target_is_refused()
     {

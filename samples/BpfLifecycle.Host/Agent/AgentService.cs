@@ -13,6 +13,7 @@ using BpfLifecycle.Observability.Audit;
 using BpfLifecycle.Observability.Monitoring;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace BpfLifecycle.Host.Agent;
 
@@ -23,7 +24,7 @@ internal sealed record MetricsEndpoint(string Host, int Port)
 }
 
 internal sealed partial class AgentService(
-    ApplicationLifecycle app, RolloutDefaults rollouts, HostPaths paths, BpfMonitor monitor, TimeProvider time, ILogger<AgentService> logger,
+    ApplicationLifecycle app, IOptions<BpfLifecycleOptions> options, HostPaths paths, BpfMonitor monitor, TimeProvider time, ILogger<AgentService> logger,
     IEnumerable<IAlertSink> alertSinks, ILoggerFactory loggers) : BackgroundService
 {
     /// <summary>How often the agent looks for version changes made by other processes (deploys, rollbacks).</summary>
@@ -120,12 +121,13 @@ internal sealed partial class AgentService(
             w.Program = status.DispatcherProgramId is null ? Bpf.GetPinnedProgram(Path.Combine(dir, "prog")) : null;
             w.Stats = OpenMap(dir, "bpflc_stats");
             w.Logs = OpenMap(dir, "bpflc_logs");
-            // CPU guard rail: only an entry program has kernel run time; behind a dispatcher the health rules judge it.
+            // CPU guard rail (limit BpfLifecycle:Budgets:CpuShareLimit): only an entry program has kernel run time;
+            // behind a dispatcher the health rules judge it.
             var config = Path.Combine(dir, "maps", RuntimeConfigMap.MapName);
             if (w.Program is not null && File.Exists(config))
             {
                 w.Config = RuntimeConfigMap.OpenOrCreate(config, _audit);
-                w.Cpu = new CpuOverheadMonitor(paths.Application, w.Config, rollouts.Rollout.CpuOverhead, time, _audit, alertSinks, loggers.CreateLogger<CpuOverheadMonitor>());
+                w.Cpu = new CpuOverheadMonitor(paths.Application, w.Config, new CpuOverheadOptions { DefaultLimit = options.Value.Budgets.CpuShareLimit }, time, _audit, alertSinks, loggers.CreateLogger<CpuOverheadMonitor>());
                 w.Cpu.Watch(w.Identity.Program, w.Identity.Version, w.Program);
             }
 

@@ -100,7 +100,7 @@ internal sealed class ApplicationLifecycle(HostPaths paths, DeploymentManager ma
     }
 }
 
-/// <summary>The host's rollout defaults (the "Rollout" section) and the strategies built from them.</summary>
+/// <summary>The host's rollout defaults (the "BpfLifecycle:Rollout" section) and the strategies built from them.</summary>
 internal sealed class RolloutDefaults(IOptions<RolloutSettings> rollout)
 {
     public RolloutSettings Rollout => rollout.Value;
