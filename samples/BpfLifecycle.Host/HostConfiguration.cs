@@ -3,14 +3,15 @@
 // agent's monitor raises alerts by them and rollouts are judged by them, only with the evidence minimums of an
 // observation window of seconds. Keys of the former top-level Rollout and Observability sections are refused.
 using System.Globalization;
-using BpfLifecycle.Deployment.Health;
-using BpfLifecycle.Observability.Health;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace BpfLifecycle.Host;
 
-/// <summary>Settings of the "BpfLifecycle:Rollout" configuration section: rollout defaults and the evidence a decision needs.</summary>
+/// <summary>
+/// The host's settings in the "BpfLifecycle:Rollout" configuration section: the strategies' defaults. The section's
+/// RetainedVersions and MinimumRuns are the SDK's (<see cref="RolloutOptions"/>).
+/// </summary>
 internal sealed class RolloutSettings
 {
     /// <summary>The configuration section these settings are bound from.</summary>
@@ -18,15 +19,6 @@ internal sealed class RolloutSettings
 
     /// <summary>Longest canary step or blue-green window, in seconds (one day).</summary>
     private const double MaxSeconds = 86_400;
-
-    /// <summary>Versions kept loaded for fast rollback, the active one included.</summary>
-    public int RetainedVersions { get; set; } = 3;
-
-    /// <summary>
-    /// Runs an observation window (a canary step, the blue-green window) needs before a healthy verdict. A failed
-    /// critical rule rolls back before that. The thresholds themselves are BpfLifecycle:Alerts:Thresholds.
-    /// </summary>
-    public long MinimumRuns { get; set; } = RolloutHealthRules.DefaultMinimumRuns;
 
     /// <summary>Canary defaults for `deploy --strategy canary`.</summary>
     public CanarySettings Canary { get; set; } = new();
@@ -37,16 +29,6 @@ internal sealed class RolloutSettings
     /// <summary>Problems with the values, each naming its configuration key; empty when valid.</summary>
     public IEnumerable<string> Validate()
     {
-        if (RetainedVersions < 1)
-        {
-            yield return $"{SectionName}:RetainedVersions must be at least 1 (is {RetainedVersions}).";
-        }
-
-        if (MinimumRuns < 1)
-        {
-            yield return $"{SectionName}:MinimumRuns must be at least 1 (is {MinimumRuns}).";
-        }
-
         var steps = Canary?.StepsPercent ?? [];
         for (var i = 0; i < steps.Count; i++)
         {
@@ -67,33 +49,6 @@ internal sealed class RolloutSettings
                 yield return $"{SectionName}:{key} must be more than 0 and at most {MaxSeconds} seconds (is {Text(seconds)}).";
             }
         }
-    }
-
-    /// <summary>
-    /// The rules rollouts are judged by: the monitor's (<paramref name="monitor"/>, whose thresholds come from
-    /// BpfLifecycle:Alerts:Thresholds) with <see cref="RolloutHealthRules"/>' evidence minimums and <see cref="MinimumRuns"/>.
-    /// </summary>
-    public HealthRuleOptions RuleOptions(HealthRuleOptions monitor)
-    {
-        ArgumentNullException.ThrowIfNull(monitor);
-        var o = RolloutHealthRules.CreateOptions();
-        o.MinimumRuns = MinimumRuns;
-        o.MaxErrorRate = monitor.MaxErrorRate;
-        o.MaxMeanDuration = monitor.MaxMeanDuration;
-        o.MaxErrorRateRatio = monitor.MaxErrorRateRatio;
-        o.ErrorRateRatioFloor = monitor.ErrorRateRatioFloor;
-        o.MaxLatencyRatio = monitor.MaxLatencyRatio;
-        o.MaxCpuShare = monitor.MaxCpuShare;
-        o.MaxMissedTailCalls = monitor.MaxMissedTailCalls;
-        o.MapMemoryBudgetBytes = monitor.MapMemoryBudgetBytes;
-        o.DefaultSeverity = monitor.DefaultSeverity;
-        o.Severities.Clear();
-        foreach (var (rule, severity) in monitor.Severities)
-        {
-            o.Severities[rule] = severity;
-        }
-
-        return o;
     }
 
     private static string Text(double v) => v.ToString(CultureInfo.InvariantCulture);

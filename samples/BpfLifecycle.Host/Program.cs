@@ -317,23 +317,8 @@ static void ComposeHostPolicy(HostApplicationBuilder builder)
             }
         }
     });
-    services.AddOptions<DeploymentOptions>().Configure<IOptions<RolloutSettings>>((d, r) => d.RetainedVersions = r.Value.RetainedVersions);
-
-    // One set of health thresholds (BpfLifecycle:Alerts:Thresholds, in ObservabilityOptions.Health): the agent's
-    // monitor alerts by them through the SDK's IHealthEvaluator, and rollouts are judged by the same rules with the
-    // evidence minimums of an observation window of seconds (BpfLifecycle:Rollout:MinimumRuns, no time minimum).
-    services.Replace(ServiceDescriptor.Singleton(sp =>
-    {
-        var time = sp.GetRequiredService<TimeProvider>();
-        var rules = sp.GetRequiredService<IOptions<RolloutSettings>>().Value.RuleOptions(sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.Health);
-        return new DeploymentManager(
-            sp.GetRequiredService<IOptions<DeploymentOptions>>().Value,
-            sp.GetServices<IDeploymentGate>(),
-            new HealthEvaluator(rules, time),
-            time,
-            sp.GetService<ILogger<DeploymentManager>>());
-    }));
-
+    // One set of health thresholds (BpfLifecycle:Alerts:Thresholds): AddBpfLifecycle has the agent's monitor alert by
+    // them and the deployment manager judge rollouts by them with BpfLifecycle:Rollout:MinimumRuns as the evidence.
     foreach (var gate in services.Where(d => d.ServiceType == typeof(IDeploymentGate)).ToList())
     {
         services.Remove(gate);

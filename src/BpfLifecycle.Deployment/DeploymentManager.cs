@@ -57,6 +57,9 @@ public sealed partial class DeploymentManager : IDisposable
     /// <summary>The application.</summary>
     public string Application => _options.Application;
 
+    /// <summary>The rules rollouts are judged by.</summary>
+    public IHealthEvaluator HealthEvaluator => _health;
+
     /// <summary>The artifact store of the application.</summary>
     public ArtifactStore Artifacts => _store;
 

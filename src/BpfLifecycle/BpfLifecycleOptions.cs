@@ -43,6 +43,10 @@ public sealed class BpfLifecycleOptions
     [ValidateObjectMembers]
     public BudgetOptions Budgets { get; set; } = new();
 
+    /// <summary>Rollouts: versions kept for rollback and the evidence a rollout decision needs.</summary>
+    [ValidateObjectMembers]
+    public RolloutOptions Rollout { get; set; } = new();
+
     /// <summary>The application's pin directory.</summary>
     public string PinDirectory => Path.Combine(PinRoot, Application);
 }
@@ -135,6 +139,22 @@ public sealed class AlertChannelOptions
 
     /// <summary>Webhook URL (for <see cref="AlertChannelType.Webhook"/>).</summary>
     public Uri? Url { get; set; }
+}
+
+/// <summary>
+/// Rollouts. A rollout is judged by the same thresholds as the monitor's alerts (<see cref="AlertingOptions.Thresholds"/>);
+/// only the evidence differs: a strategy's observation window (a canary step, a blue-green window) lasts seconds, so a
+/// verdict needs <see cref="MinimumRuns"/> runs and no minimum time, and a failed critical rule rolls back before that.
+/// </summary>
+public sealed class RolloutOptions
+{
+    /// <summary>Versions kept loaded for fast rollback, the active one included. Default 3.</summary>
+    [Range(1, 100)]
+    public int RetainedVersions { get; set; } = 3;
+
+    /// <summary>Runs an observation window needs before a healthy verdict. Default 20.</summary>
+    [Range(1L, long.MaxValue)]
+    public long MinimumRuns { get; set; } = Deployment.Health.RolloutHealthRules.DefaultMinimumRuns;
 }
 
 /// <summary>Monitoring.</summary>

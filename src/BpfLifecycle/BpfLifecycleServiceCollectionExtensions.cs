@@ -4,6 +4,7 @@ using BpfLifecycle.Deployment;
 using BpfLifecycle.Deployment.Budgets;
 using BpfLifecycle.Deployment.DependencyInjection;
 using BpfLifecycle.Deployment.Gates;
+using BpfLifecycle.Deployment.Health;
 using BpfLifecycle.Deployment.RuntimeConfig;
 using BpfLifecycle.Deployment.Security;
 using BpfLifecycle.Maps.Sealed;
@@ -11,6 +12,7 @@ using BpfLifecycle.Observability;
 using BpfLifecycle.Observability.Alerts;
 using BpfLifecycle.Observability.Audit;
 using BpfLifecycle.Observability.DependencyInjection;
+using BpfLifecycle.Observability.Health;
 using BpfLifecycle.Observability.Redaction;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -134,15 +136,31 @@ public static class BpfLifecycleServiceCollectionExtensions
             o.Health.MaxMeanDuration = v.Alerts.Thresholds.MeanDuration;
         });
 
-        // The deployment manager takes its places from the same options, the gates registered below, and the
-        // Observability layer's health rules registered above (the first IHealthEvaluator registration wins).
+        // The deployment manager takes its places from the same options and the gates registered below. It judges
+        // rollouts by the monitor's thresholds and severities with a rollout's evidence minimums (Rollout:MinimumRuns,
+        // no time minimum): the monitor's minimums (100 runs, 30 s) would wave a faulty candidate through a canary step
+        // of a few seconds for lack of evidence.
         services.AddBpfDeployment();
         services.AddOptions<DeploymentOptions>().Configure<IOptions<BpfLifecycleOptions>>((d, lc) =>
         {
             d.Application = lc.Value.Application;
             d.StateDirectory = lc.Value.StateDirectory;
             d.BpffsRoot = lc.Value.PinRoot;
+            d.RetainedVersions = lc.Value.Rollout.RetainedVersions;
         });
+        services.Replace(ServiceDescriptor.Singleton(sp =>
+        {
+            var time = sp.GetRequiredService<TimeProvider>();
+            var rules = RolloutHealthRules.CreateOptions(
+                sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.Health,
+                sp.GetRequiredService<IOptions<BpfLifecycleOptions>>().Value.Rollout.MinimumRuns);
+            return new DeploymentManager(
+                sp.GetRequiredService<IOptions<DeploymentOptions>>().Value,
+                sp.GetServices<IDeploymentGate>(),
+                new HealthEvaluator(rules, time),
+                time,
+                sp.GetService<ILogger<DeploymentManager>>());
+        }));
 
         services.TryAddSingleton(sp =>
         {

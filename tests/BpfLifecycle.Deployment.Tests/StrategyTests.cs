@@ -123,6 +123,24 @@ public sealed class StrategyTests
     }
 
     [Fact]
+    public void Rollout_rules_from_a_monitors_thresholds_keep_its_figures_and_take_a_rollouts_evidence()
+    {
+        var monitor = new HealthRuleOptions { MaxErrorRate = 0.2, MaxMissedTailCalls = 2, MinimumRuns = 100, MinimumWindow = TimeSpan.FromSeconds(30) };
+        monitor.Severities[HealthRules.LatencyVsBaseline] = AlertSeverity.Critical;
+        var rules = RolloutHealthRules.CreateOptions(monitor, minimumRuns: 7);
+
+        Assert.Equal((0.2, 2L, 7L, TimeSpan.Zero, true), (rules.MaxErrorRate, rules.MaxMissedTailCalls, rules.MinimumRuns, rules.MinimumWindow, rules.JudgeCriticalRulesBeforeEvidence));
+        Assert.Equal(AlertSeverity.Critical, rules.Severities[HealthRules.LatencyVsBaseline]);
+        Assert.Equal(100, monitor.MinimumRuns);
+
+        var eval = new HealthEvaluator(rules);
+        Assert.Equal(HealthVerdict.Healthy, eval.Evaluate(new HealthSample(10, 1, 0, 0, 0, 0, TimeSpan.FromSeconds(1)), null).Verdict);
+        Assert.Equal(HealthVerdict.InsufficientEvidence, eval.Evaluate(new HealthSample(6, 0, 0, 0, 0, 0, TimeSpan.FromSeconds(1)), null).Verdict);
+        Assert.Equal(HealthVerdict.Unhealthy, eval.Evaluate(new HealthSample(5, 3, 0, 0, 0, 0, TimeSpan.FromSeconds(1)), null).Verdict);
+        Assert.Throws<ArgumentOutOfRangeException>(() => RolloutHealthRules.CreateOptions(monitor, minimumRuns: 0));
+    }
+
+    [Fact]
     public void Threshold_evaluator_is_a_preset_of_the_observability_rules()
     {
         var options = new ThresholdHealthOptions { MinimumRuns = 10, MaxErrorRate = 0.02, MaxMissedTailCalls = 1 };

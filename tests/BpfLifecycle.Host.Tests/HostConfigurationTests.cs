@@ -72,8 +72,8 @@ public sealed class HostConfigurationTests : IDisposable
     }
 
     [Theory]
-    [InlineData("BpfLifecycle__Rollout__MinimumRuns", "0", "BpfLifecycle:Rollout:MinimumRuns must be at least 1 (is 0)")]
-    [InlineData("BpfLifecycle__Rollout__RetainedVersions", "0", "BpfLifecycle:Rollout:RetainedVersions must be at least 1 (is 0)")]
+    [InlineData("BpfLifecycle__Rollout__MinimumRuns", "0", "Rollout.MinimumRuns must be between 1 and")]
+    [InlineData("BpfLifecycle__Rollout__RetainedVersions", "0", "Rollout.RetainedVersions must be between 1 and 100.")]
     [InlineData("BpfLifecycle__Rollout__Canary__StepSeconds", "-1", "BpfLifecycle:Rollout:Canary:StepSeconds must be more than 0")]
     [InlineData("BpfLifecycle__Rollout__Canary__StepsPercent__1", "150", "BpfLifecycle:Rollout:Canary:StepsPercent:1 must be between 0.01 and 100 (is 150)")]
     [InlineData("BpfLifecycle__Rollout__BlueGreenWindowSeconds", "0", "BpfLifecycle:Rollout:BlueGreenWindowSeconds must be more than 0")]

@@ -6,6 +6,7 @@ using BpfLifecycle.Deployment.Security;
 using BpfLifecycle.Observability;
 using BpfLifecycle.Observability.Alerts;
 using BpfLifecycle.Observability.Audit;
+using BpfLifecycle.Observability.Health;
 using BpfLifecycle.TestKit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -150,6 +151,54 @@ public sealed class ConfigurationTests : IDisposable
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Fact]
+    public void Rollouts_are_judged_by_the_alert_thresholds_with_a_rollouts_evidence_minimum()
+    {
+        var dir = Directory.CreateTempSubdirectory("bpflc-cfg-").FullName;
+        try
+        {
+            var services = new ServiceCollection().AddLogging();
+            services.AddBpfLifecycle(o =>
+            {
+                o.Application = "edge-firewall";
+                o.StateDirectory = dir;
+                o.Security.AllowUnsigned = true;
+                o.Alerts.Thresholds.ErrorRate = 0.2;
+                o.Rollout.MinimumRuns = 7;
+                o.Rollout.RetainedVersions = 5;
+            });
+            using var sp = services.BuildServiceProvider();
+            var manager = sp.GetRequiredService<BpfLifecycle.Deployment.DeploymentManager>();
+            var window = TimeSpan.FromSeconds(1);
+            HealthVerdict Judge(long runs, long errors) => manager.HealthEvaluator.Evaluate(new HealthSample(runs, errors, 0, 0, 0, 0, window), null).Verdict;
+
+            // 10 runs in one second are enough for a rollout (the monitor wants 100 runs over 30 s), and 10% errors
+            // pass the configured 20% threshold; a candidate failing critically is judged before the minimum.
+            Assert.Equal(HealthVerdict.Healthy, Judge(10, 1));
+            Assert.Equal(HealthVerdict.InsufficientEvidence, Judge(6, 0));
+            Assert.Equal(HealthVerdict.Unhealthy, Judge(5, 3));
+            Assert.Equal(HealthVerdict.InsufficientEvidence, sp.GetRequiredService<IHealthEvaluator>().Evaluate(new HealthSample(10, 1, 0, 0, 0, 0, window), null).Verdict);
+            Assert.Equal(5, sp.GetRequiredService<IOptions<BpfLifecycle.Deployment.DeploymentOptions>>().Value.RetainedVersions);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Bad_rollout_options_fail_at_start_naming_them()
+    {
+        var failures = StartupFailure(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["BpfLifecycle:Application"] = "a",
+            ["BpfLifecycle:Rollout:MinimumRuns"] = "0",
+            ["BpfLifecycle:Rollout:RetainedVersions"] = "0",
+        }).Build());
+        Assert.Contains(failures, f => f.Contains("Rollout.MinimumRuns must be between 1 and", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("Rollout.RetainedVersions must be between 1 and 100", StringComparison.Ordinal));
     }
 
     [Fact]

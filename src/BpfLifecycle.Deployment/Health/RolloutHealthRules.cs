@@ -21,7 +21,7 @@ public static class RolloutHealthRules
     /// <summary>Runs an observation window needs before a healthy verdict (20).</summary>
     public const long DefaultMinimumRuns = 20;
 
-    /// <summary>A fresh copy of the rollout rule options; change it before handing it to <see cref="HealthEvaluator"/>.</summary>
+    /// <summary>A fresh copy of the rollout rule options with the default thresholds; change it before handing it to <see cref="HealthEvaluator"/>.</summary>
     public static HealthRuleOptions CreateOptions() => new()
     {
         MinimumRuns = DefaultMinimumRuns,
@@ -29,6 +29,35 @@ public static class RolloutHealthRules
         JudgeCriticalRulesBeforeEvidence = true,
     };
 
-    /// <summary>A <see cref="HealthEvaluator"/> over <see cref="CreateOptions"/>.</summary>
+    /// <summary>
+    /// Rollout rule options with the thresholds and severities of <paramref name="thresholds"/> (typically the monitor's,
+    /// so alerts and rollouts judge by the same figures) and a rollout's evidence minimums: <paramref name="minimumRuns"/>
+    /// runs, no time minimum, critical rules judged before the evidence minimum.
+    /// </summary>
+    public static HealthRuleOptions CreateOptions(HealthRuleOptions thresholds, long minimumRuns = DefaultMinimumRuns)
+    {
+        ArgumentNullException.ThrowIfNull(thresholds);
+        ArgumentOutOfRangeException.ThrowIfLessThan(minimumRuns, 1);
+        var o = CreateOptions();
+        o.MinimumRuns = minimumRuns;
+        o.MaxErrorRate = thresholds.MaxErrorRate;
+        o.MaxMeanDuration = thresholds.MaxMeanDuration;
+        o.MaxErrorRateRatio = thresholds.MaxErrorRateRatio;
+        o.ErrorRateRatioFloor = thresholds.ErrorRateRatioFloor;
+        o.MaxLatencyRatio = thresholds.MaxLatencyRatio;
+        o.MaxCpuShare = thresholds.MaxCpuShare;
+        o.MaxMissedTailCalls = thresholds.MaxMissedTailCalls;
+        o.MapMemoryBudgetBytes = thresholds.MapMemoryBudgetBytes;
+        o.DefaultSeverity = thresholds.DefaultSeverity;
+        o.Severities.Clear();
+        foreach (var (rule, severity) in thresholds.Severities)
+        {
+            o.Severities[rule] = severity;
+        }
+
+        return o;
+    }
+
+    /// <summary>A <see cref="HealthEvaluator"/> over <see cref="CreateOptions()"/>.</summary>
     public static HealthEvaluator CreateEvaluator(TimeProvider? timeProvider = null) => new(CreateOptions(), timeProvider);
 }

@@ -18,7 +18,7 @@ public sealed class ThresholdHealthOptions
 
     /// <summary>The <see cref="HealthRuleOptions"/> these thresholds stand for.</summary>
     /// <remarks>
-    /// <see cref="RolloutHealthRules.CreateOptions"/> with the three thresholds applied and every rule other than
+    /// <see cref="RolloutHealthRules.CreateOptions()"/> with the three thresholds applied and every rule other than
     /// <see cref="HealthRules.ErrorRate"/> and <see cref="HealthRules.MissedTailCalls"/> lowered to
     /// <see cref="AlertSeverity.Info"/>: those rules are still reported with their numbers but never change the verdict.
     /// </remarks>
