@@ -179,8 +179,10 @@ internal sealed class DemoCommand(
             + $"'packets' (all versions, carried over from v1): {packets[0]}");
     }
 
+    // IANA keywords; 0 is the IPv6 hop-by-hop header that multicast listener reports on a fresh link carry.
     private static string ProtocolName(int protocol) => protocol switch
     {
+        0 => "hopopt",
         1 => "icmp",
         6 => "tcp",
         17 => "udp",
