@@ -17,6 +17,8 @@ public sealed partial class DemoCommandTests : KernelTestBase
         Assert.True(demo.ExitCode == 0, demo.ToString());
         var (ns, veth) = NetworkOf(demo);
         Assert.Contains("result: v1 deployed, v2 promoted by canary, faulty v3 rolled back by itself; v2 serves.", demo.StandardOutput, StringComparison.Ordinal);
+        // v2 is a different program from v1: after its promotion the demo shows the counter only v2 has.
+        Assert.Matches(@"v2's new counter 'protocols' \(.*\): (.*, )?udp [1-9]\d*.*; 'packets' \(all versions, carried over from v1\): [1-9]\d*", demo.StandardOutput);
         Assert.Matches(@"v3\s+ROLLBACK\s+canary at \d+% unhealthy: .*error rate", demo.StandardOutput);
         var seconds = double.Parse(DoneRegex().Match(demo.StandardOutput).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(seconds < 120, $"the demo took {seconds}s");
@@ -34,6 +36,14 @@ public sealed partial class DemoCommandTests : KernelTestBase
         await demo.WaitForOutputAsync("canary share 10% to version 2", Timeout);
         var (ns, veth) = NetworkOf(demo);
         Assert.True(Directory.Exists($"/sys/class/net/{veth}"), $"{veth} should exist while the demo runs");
+        // A second demo starting meanwhile removes only leftovers of dead demos, never this running one's network.
+        using (var other = await HostProcess.RunAsync(Timeout, "demo", "--artifacts", "/nonexistent-bpflc-artifacts"))
+        {
+            Assert.NotEqual(0, other.ExitCode);
+            AssertRemoved(NetworkOf(other).Namespace, NetworkOf(other).Veth);
+        }
+
+        Assert.True(Directory.Exists($"/sys/class/net/{veth}"), $"{veth} of the running demo was removed by another demo");
         using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) })
         {
             var metrics = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", TestContext.Current.CancellationToken);
@@ -68,6 +78,7 @@ public sealed partial class DemoCommandTests : KernelTestBase
         Assert.False(Directory.Exists($"/sys/fs/bpf/bpflifecycle/demo-{ns["bpflc-demo-".Length..]}"), "the demo's pins were left behind");
         Assert.False(File.Exists($"/run/netns/{ns}"), $"namespace {ns} was left behind");
         Assert.False(Directory.Exists($"/sys/class/net/{veth}"), $"interface {veth} was left behind");
+        Assert.False(File.Exists($"/run/bpflc-demo/{ns["bpflc-demo-".Length..]}.lock"), $"the owner lock of {ns} was left behind");
     }
 
     [GeneratedRegex(@"namespace (bpflc-demo-[0-9a-f]+), veth (bld[0-9a-f]+h)")]

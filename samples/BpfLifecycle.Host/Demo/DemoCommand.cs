@@ -1,6 +1,8 @@
 // The `demo` command: the whole lifecycle on a private network. It deploys v1 of the signed sample artifact, rolls
-// out v2 by canary with automatic promotion, tries the faulty v3 that health rules roll back on their own, prints
-// the final status, and removes everything it made (unless --keep, which keeps it running until Ctrl+C).
+// out v2 (a new program: it also counts packets per IP protocol) by canary with automatic promotion, tries the faulty
+// v3 that health rules roll back on their own, prints the final status, and removes everything it made (unless
+// --keep, which keeps it running until Ctrl+C).
+using System.Globalization;
 using BpfLifecycle.Deployment;
 using BpfLifecycle.Deployment.Artifacts;
 using BpfLifecycle.Host.Agent;
@@ -8,6 +10,7 @@ using BpfLifecycle.Host.Commands;
 using Microsoft.Extensions.DependencyInjection;
 using BpfLifecycle.Host.Lifecycle;
 using BpfLifecycle.Host.Rendering;
+using BpfLifecycle.Maps;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -51,8 +54,9 @@ internal sealed class DemoCommand(
             Title("2. Deploy v1 (immediate)");
             var v1 = await DeployAsync(app, Path.Combine(artifacts, "v1"), "immediate", hook, ct);
 
-            Title($"3. Roll out v2 by canary ({string.Join("% -> ", CanarySteps)}%, {StepSeconds:0}s per step), promoted automatically when healthy");
+            Title($"3. Roll out v2 (adds per-IP-protocol counts) by canary ({string.Join("% -> ", CanarySteps)}%, {StepSeconds:0}s per step), promoted automatically when healthy");
             var v2 = await DeployAsync(app, Path.Combine(artifacts, "v2"), "canary", hook, ct);
+            ShowProtocolCounts(demoPaths, v2);
 
             Title("4. Try v3, built faulty (every 4th packet aborts): its canary must be rolled back automatically");
             var v3 = await DeployAsync(app, Path.Combine(artifacts, "v3"), "canary", hook, ct);
@@ -147,6 +151,44 @@ internal sealed class DemoCommand(
         Say($"=> {outcome.Result.ToString().ToUpperInvariant()}: {outcome.Reason}");
         return outcome;
     }
+
+    /// <summary>
+    /// Shows what v2 adds to v1: its per-IP-protocol counts (state map <c>protocols</c>, which only v2 and later
+    /// have), next to the <c>packets</c> count it took over from v1. Silent for a version without that map.
+    /// </summary>
+    private void ShowProtocolCounts(HostPaths demoPaths, DeploymentOutcome outcome)
+    {
+        if (outcome.Result != DeploymentResult.Promoted || outcome.Version is not { } version)
+        {
+            return;
+        }
+
+        var maps = Path.Combine(demoPaths.PinDirectory, "versions", version.Id.ToString(CultureInfo.InvariantCulture), "maps");
+        if (!File.Exists(Path.Combine(maps, "protocols")) || !File.Exists(Path.Combine(maps, "packets")))
+        {
+            return;
+        }
+
+        using var protocols = BpfArrayMap<ulong>.OpenPinned(Path.Combine(maps, "protocols"), BpfMapAccess.ReadOnly);
+        using var packets = BpfArrayMap<ulong>.OpenPinned(Path.Combine(maps, "packets"), BpfMapAccess.ReadOnly);
+        var counts = Enumerable.Range(0, protocols.Length)
+            .Select(p => (Protocol: p, Count: protocols[p]))
+            .Where(c => c.Count > 0)
+            .Select(c => $"{ProtocolName(c.Protocol)} {c.Count}");
+        Say($"v2's new counter 'protocols' (packets by IP protocol since v2's canary began): {string.Join(", ", counts.DefaultIfEmpty("none yet"))}; "
+            + $"'packets' (all versions, carried over from v1): {packets[0]}");
+    }
+
+    // IANA keywords; 0 is the IPv6 hop-by-hop header that multicast listener reports on a fresh link carry.
+    private static string ProtocolName(int protocol) => protocol switch
+    {
+        0 => "hopopt",
+        1 => "icmp",
+        6 => "tcp",
+        17 => "udp",
+        58 => "icmpv6",
+        _ => $"protocol {protocol}",
+    };
 
     private async Task CleanUpAsync(ApplicationLifecycle app, IHost demoHost, HostPaths demoPaths, DemoNetwork network)
     {

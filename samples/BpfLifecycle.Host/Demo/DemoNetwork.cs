@@ -1,6 +1,7 @@
 // The demo's private network: a network namespace holding one end of a veth pair, the other end in the
 // host namespace where the BPF program attaches. Names carry a random suffix so concurrent demos never collide,
-// and the host end gets no IP address so the host's routing table is never touched.
+// and the host end gets no IP address so the host's routing table is never touched. Each demo holds an flock on
+// /run/bpflc-demo/<suffix>.lock while its network exists, so leftovers are only those whose demo has died.
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -13,7 +14,14 @@ namespace BpfLifecycle.Host.Demo;
 internal sealed partial class DemoNetwork : IDisposable
 {
     private const int CLONE_NEWNET = 0x40000000;
+    private const int LOCK_EX = 2;
+    private const int LOCK_NB = 4;
+    private const int O_RDWR = 2;
+    private const int O_CREAT = 0x40;
+    private const int O_CLOEXEC = 0x80000;
+    private const string OwnerDirectory = "/run/bpflc-demo";
     private bool _disposed;
+    private int _ownerLock = -1;
 
     private DemoNetwork(string suffix)
     {
@@ -56,6 +64,8 @@ internal sealed partial class DemoNetwork : IDisposable
         var net = new DemoNetwork(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3)));
         try
         {
+            // Owned before it exists: another demo's RemoveLeftovers never sees this network unowned.
+            net._ownerLock = TryLockOwner(net.Suffix) ?? throw new InvalidOperationException($"Demo network {net.Suffix} is owned by another demo.");
             Ip("netns", "add", net.Namespace);
             Ip("link", "add", net.HostInterface, "type", "veth", "peer", "name", net.PeerInterface, "netns", net.Namespace);
             Ip("link", "set", net.HostInterface, "up");
@@ -120,9 +130,17 @@ internal sealed partial class DemoNetwork : IDisposable
         // Deleting one veth end deletes both; deleting the namespace would too, but be explicit.
         TryIp("link", "del", HostInterface);
         TryIp("netns", "del", Namespace);
+        if (_ownerLock >= 0)
+        {
+            ReleaseOwner(Suffix, _ownerLock);
+            _ownerLock = -1;
+        }
     }
 
-    /// <summary>Removes namespaces and interfaces left by a demo that was killed before it could clean up.</summary>
+    /// <summary>
+    /// Removes namespaces and interfaces left by a demo that was killed before it could clean up: those whose owner
+    /// lock nobody holds (the kernel drops a dead process's flock). Networks of running demos are left alone.
+    /// </summary>
     public static IReadOnlyList<string> RemoveLeftovers()
     {
         var removed = new List<string>();
@@ -132,6 +150,12 @@ internal sealed partial class DemoNetwork : IDisposable
             {
                 var name = Path.GetFileName(ns);
                 var suffix = name["bpflc-demo-".Length..];
+                if (TryLockOwner(suffix) is not { } owner)
+                {
+                    continue;
+                }
+
+                using var release = new OwnerRelease(suffix, owner);
                 if (TryIp("link", "del", $"bld{suffix}h"))
                 {
                     removed.Add($"bld{suffix}h");
@@ -145,6 +169,46 @@ internal sealed partial class DemoNetwork : IDisposable
         }
 
         return removed;
+    }
+
+    /// <summary>Takes the owner lock of a demo network: its descriptor, or null when a living demo holds it.</summary>
+    private static int? TryLockOwner(string suffix)
+    {
+        Directory.CreateDirectory(OwnerDirectory);
+        var path = Path.Combine(OwnerDirectory, suffix + ".lock");
+        // open(2) and flock(2) directly: the runtime's FileStream takes a lock of its own on Unix.
+        var fd = Open(path, O_RDWR | O_CREAT | O_CLOEXEC, Convert.ToInt32("600", 8));
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open '{path}': errno {Marshal.GetLastPInvokeError()}.");
+        }
+
+        if (Flock(fd, LOCK_EX | LOCK_NB) != 0)
+        {
+            _ = Close(fd);
+            return null;
+        }
+
+        return fd;
+    }
+
+    private static void ReleaseOwner(string suffix, int fd)
+    {
+        // Unlinked while still locked, so nobody can lock the old file after the network is gone.
+        try
+        {
+            File.Delete(Path.Combine(OwnerDirectory, suffix + ".lock"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        _ = Close(fd);
+    }
+
+    private readonly record struct OwnerRelease(string Suffix, int Fd) : IDisposable
+    {
+        public void Dispose() => ReleaseOwner(Suffix, Fd);
     }
 
     private static void Ip(params string[] args)
@@ -182,4 +246,13 @@ internal sealed partial class DemoNetwork : IDisposable
 
     [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
     private static partial int SetNs(int fd, int nstype);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int Flock(int fd, int operation);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
 }
