@@ -21,6 +21,9 @@ internal static class ExitCodes
     /// <summary>There is nothing to act on (no deployment, unknown version).</summary>
     public const int NotFound = 5;
 
+    /// <summary>Another process holds what the command needs (the agent consumes the log records, or already runs).</summary>
+    public const int Busy = 6;
+
     /// <summary>Interrupted (Ctrl+C or SIGTERM); the state is consistent and a restart resumes it.</summary>
     public const int Interrupted = 130;
 }

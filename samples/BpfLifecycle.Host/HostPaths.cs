@@ -26,6 +26,9 @@ internal sealed record HostPaths(string Application, string StateRoot, string Pi
 
     public string AuditLogPath => Path.Combine(StateDirectory, "audit.log");
 
+    /// <summary>Held by the application's agent (`bpflc run`) while it runs; holds its pid.</summary>
+    public string AgentLockPath => Path.Combine(StateDirectory, "agent.lock");
+
     public static HostPaths Resolve(HostSettings settings, string? app, string? stateDir, string? pinRoot)
     {
         var application = string.IsNullOrWhiteSpace(app) ? settings.Application : app;

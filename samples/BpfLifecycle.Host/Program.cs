@@ -177,6 +177,16 @@ async Task<int> RunAgentAsync(ParseResult parse, string metrics, CancellationTok
     {
         using var host = BuildHost(parse, builder => AddAgent(builder, endpoint, hosted: true));
         var paths = host.Services.GetRequiredService<HostPaths>();
+
+        // One agent per application: a second would split the log records and double the alerts.
+        using var agentLock = ProcessLock.TryTake(paths.AgentLockPath);
+        if (agentLock is null)
+        {
+            _ = ProcessLock.IsHeld(paths.AgentLockPath, out var holder);
+            await Console.Error.WriteLineAsync($"error: an agent already runs for application '{paths.Application}' (pid {holder?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}, lock {paths.AgentLockPath}).");
+            return ExitCodes.Busy;
+        }
+
         await Console.Out.WriteLineAsync($"agent for application '{paths.Application}': metrics at {prefix}metrics");
         await host.RunAsync(ct);
         return ExitCodes.Success;

@@ -31,6 +31,8 @@ internal sealed partial class HostProcess : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    public int Id => _process.Id;
+
     public static HostProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
 
     public static HostProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)

@@ -284,11 +284,26 @@ public sealed class LifecycleCommandTests : KernelTestBase
         Assert.Contains("bpflifecycle_program_runs", text, StringComparison.Ordinal);
         Assert.Contains("pinned state re-adopted", agent.StandardError, StringComparison.Ordinal);
 
+        // The agent consumes the log records: `logs` refuses instead of splitting them, and a second agent refuses.
+        using (var logs = await Bpflc("logs"))
+        {
+            Assert.True(logs.ExitCode == 6, logs.ToString());
+            Assert.Contains($"the agent of application '{_app}' (bpflc run, pid {agent.Id})", logs.StandardError, StringComparison.Ordinal);
+        }
+
+        using (var second = await Bpflc("run", "--metrics", $"127.0.0.1:{port + 1}"))
+        {
+            Assert.True(second.ExitCode == 6, second.ToString());
+            Assert.Contains($"an agent already runs for application '{_app}' (pid {agent.Id}", second.StandardError, StringComparison.Ordinal);
+        }
+
         agent.Signal(15);
         await agent.WaitForExitAsync(TimeSpan.FromSeconds(30));
         Assert.True(agent.ExitCode == 0, agent.ToString());
-        // Stopping the agent never detaches: the version keeps serving.
+        // Stopping the agent never detaches: the version keeps serving, and its log records can be read again.
         Assert.Equal(1, Active(await Json("status", "--json")));
+        using var after = await Bpflc("logs");
+        Assert.True(after.ExitCode == 0, after.ToString());
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 // `logs [--follow]`: the BPF log records (BPFLC_LOG_* in the program) of the versions that serve, written through
 // ILogger (category BpfLifecycle.BpfLog) exactly as the agent forwards them. Records are consumed from the ring
-// buffer: while `bpflc run` is active it receives them instead, so use the agent's log output there.
+// buffer, so while the application's agent (`bpflc run`) runs it receives them and this command refuses (exit 6),
+// pointing at the agent's log output, instead of splitting the records with it.
 using System.Globalization;
 using BpfLifecycle.Host.Lifecycle;
 using BpfLifecycle.Interop;
@@ -13,6 +14,14 @@ internal sealed class LogsCommand(ApplicationLifecycle app, HostPaths paths, Bpf
 {
     public async Task<int> RunAsync(bool follow, CancellationToken ct)
     {
+        if (ProcessLock.IsHeld(paths.AgentLockPath, out var agent))
+        {
+            await Console.Error.WriteLineAsync(
+                $"error: the agent of application '{paths.Application}' (bpflc run, pid {agent?.ToString(CultureInfo.InvariantCulture) ?? "unknown"}) consumes its log " +
+                "records: read them in the agent's log output (e.g. journalctl -u bpflc), or stop the agent first.");
+            return ExitCodes.Busy;
+        }
+
         var status = app.Manager.GetStatus();
         var ids = new[] { status.ActiveVersionId, status.CandidateVersionId }.OfType<long>().ToList();
         if (ids.Count == 0)

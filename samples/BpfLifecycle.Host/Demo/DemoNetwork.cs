@@ -14,14 +14,9 @@ namespace BpfLifecycle.Host.Demo;
 internal sealed partial class DemoNetwork : IDisposable
 {
     private const int CLONE_NEWNET = 0x40000000;
-    private const int LOCK_EX = 2;
-    private const int LOCK_NB = 4;
-    private const int O_RDWR = 2;
-    private const int O_CREAT = 0x40;
-    private const int O_CLOEXEC = 0x80000;
     private const string OwnerDirectory = "/run/bpflc-demo";
     private bool _disposed;
-    private int _ownerLock = -1;
+    private ProcessLock? _ownerLock;
 
     private DemoNetwork(string suffix)
     {
@@ -65,7 +60,7 @@ internal sealed partial class DemoNetwork : IDisposable
         try
         {
             // Owned before it exists: another demo's RemoveLeftovers never sees this network unowned.
-            net._ownerLock = TryLockOwner(net.Suffix) ?? throw new InvalidOperationException($"Demo network {net.Suffix} is owned by another demo.");
+            net._ownerLock = LockOwner(net.Suffix) ?? throw new InvalidOperationException($"Demo network {net.Suffix} is owned by another demo.");
             Ip("netns", "add", net.Namespace);
             Ip("link", "add", net.HostInterface, "type", "veth", "peer", "name", net.PeerInterface, "netns", net.Namespace);
             Ip("link", "set", net.HostInterface, "up");
@@ -130,11 +125,8 @@ internal sealed partial class DemoNetwork : IDisposable
         // Deleting one veth end deletes both; deleting the namespace would too, but be explicit.
         TryIp("link", "del", HostInterface);
         TryIp("netns", "del", Namespace);
-        if (_ownerLock >= 0)
-        {
-            ReleaseOwner(Suffix, _ownerLock);
-            _ownerLock = -1;
-        }
+        _ownerLock?.Dispose();
+        _ownerLock = null;
     }
 
     /// <summary>
@@ -150,12 +142,12 @@ internal sealed partial class DemoNetwork : IDisposable
             {
                 var name = Path.GetFileName(ns);
                 var suffix = name["bpflc-demo-".Length..];
-                if (TryLockOwner(suffix) is not { } owner)
+                using var owner = LockOwner(suffix);
+                if (owner is null)
                 {
                     continue;
                 }
 
-                using var release = new OwnerRelease(suffix, owner);
                 if (TryIp("link", "del", $"bld{suffix}h"))
                 {
                     removed.Add($"bld{suffix}h");
@@ -171,45 +163,11 @@ internal sealed partial class DemoNetwork : IDisposable
         return removed;
     }
 
-    /// <summary>Takes the owner lock of a demo network: its descriptor, or null when a living demo holds it.</summary>
-    private static int? TryLockOwner(string suffix)
-    {
-        Directory.CreateDirectory(OwnerDirectory);
-        var path = Path.Combine(OwnerDirectory, suffix + ".lock");
-        // open(2) and flock(2) directly: the runtime's FileStream takes a lock of its own on Unix.
-        var fd = Open(path, O_RDWR | O_CREAT | O_CLOEXEC, Convert.ToInt32("600", 8));
-        if (fd < 0)
-        {
-            throw new IOException($"Cannot open '{path}': errno {Marshal.GetLastPInvokeError()}.");
-        }
-
-        if (Flock(fd, LOCK_EX | LOCK_NB) != 0)
-        {
-            _ = Close(fd);
-            return null;
-        }
-
-        return fd;
-    }
-
-    private static void ReleaseOwner(string suffix, int fd)
-    {
-        // Unlinked while still locked, so nobody can lock the old file after the network is gone.
-        try
-        {
-            File.Delete(Path.Combine(OwnerDirectory, suffix + ".lock"));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-
-        _ = Close(fd);
-    }
-
-    private readonly record struct OwnerRelease(string Suffix, int Fd) : IDisposable
-    {
-        public void Dispose() => ReleaseOwner(Suffix, Fd);
-    }
+    /// <summary>
+    /// Takes the owner lock of a demo network, or null when a living demo holds it. Released, the lock file is removed
+    /// while still locked, so nobody can lock the old file after the network is gone.
+    /// </summary>
+    private static ProcessLock? LockOwner(string suffix) => ProcessLock.TryTake(Path.Combine(OwnerDirectory, suffix + ".lock"), deleteOnRelease: true);
 
     private static void Ip(params string[] args)
     {
@@ -246,13 +204,4 @@ internal sealed partial class DemoNetwork : IDisposable
 
     [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
     private static partial int SetNs(int fd, int nstype);
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags, int mode);
-
-    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
-    private static partial int Flock(int fd, int operation);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 }
