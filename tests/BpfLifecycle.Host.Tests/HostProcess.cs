@@ -58,6 +58,30 @@ internal sealed partial class HostProcess : IDisposable
         return new HostProcess(Process.Start(psi)!);
     }
 
+    /// <summary>
+    /// Starts bpflc on a pseudo-terminal (util-linux <c>script</c>, TERM=xterm) as a user at a terminal runs it; its
+    /// terminal output, escape sequences included, is <see cref="StandardOutput"/>, and <c>script</c> passes on its exit code.
+    /// </summary>
+    public static HostProcess StartOnTerminal(params string[] args)
+    {
+        static string Quote(string a) => "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        var command = string.Join(' ', new[] { "dotnet", Path.Combine(AppContext.BaseDirectory, "bpflc.dll") }.Concat(args).Select(Quote));
+        var psi = new ProcessStartInfo("script")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = RepositoryRoot,
+        };
+        foreach (var a in new[] { "--quiet", "--return", "--command", command, "/dev/null" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["TERM"] = "xterm";
+        return new HostProcess(Process.Start(psi)!);
+    }
+
     /// <summary>Runs bpflc to completion and returns it.</summary>
     public static async Task<HostProcess> RunAsync(TimeSpan timeout, params string[] args)
     {

@@ -307,6 +307,33 @@ public sealed class LifecycleCommandTests : KernelTestBase
     }
 
     [Fact]
+    public async Task On_a_terminal_a_rollout_redraws_a_live_status_line_and_redirected_output_has_no_escapes()
+    {
+        using (var v1 = await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook))
+        {
+            Assert.True(v1.ExitCode == 0, v1.ToString());
+            Assert.Contains("PROMOTED", v1.StandardOutput, StringComparison.Ordinal);
+            Assert.DoesNotContain("\u001b[", v1.StandardOutput, StringComparison.Ordinal);
+        }
+
+        using var v2 = HostProcess.StartOnTerminal(Args("deploy", Sample("v2"), "--strategy", "canary", "--steps", "50", "100", "--step-seconds", "0.5"));
+        await v2.WaitForExitAsync(Timeout);
+        Assert.True(v2.ExitCode == 0, v2.ToString());
+        var screen = v2.StandardOutput;
+
+        // Each event clears the live line, prints its own line, and redraws the status line (dim) after it.
+        Assert.Contains("\u001b[2K", screen, StringComparison.Ordinal);
+        Assert.Contains("\u001b[2m  [canary v2] share 50%", screen, StringComparison.Ordinal);
+        Assert.Contains("\u001b[2m  [canary v2] share 100%", screen, StringComparison.Ordinal);
+        Assert.Contains("PROMOTED", screen, StringComparison.Ordinal);
+
+        // The live line is cleared when the rollout ends, so what follows starts on a clean line.
+        var promoted = screen.LastIndexOf("PROMOTED", StringComparison.Ordinal);
+        Assert.Contains("\u001b[2K", screen[promoted..], StringComparison.Ordinal);
+        Assert.Equal(2, Active(await Json("status", "--json")));
+    }
+
+    [Fact]
     public async Task Config_set_reaches_every_loaded_version_and_get_reads_it_back()
     {
         (await Bpflc("deploy", Sample("v1"), "--strategy", "immediate", "--attach", Hook)).Dispose();
