@@ -323,6 +323,8 @@ public sealed class LifecycleCommandTests : KernelTestBase
 
         // Each event clears the live line, prints its own line, and redraws the status line (dim) after it.
         Assert.Contains("\u001b[2K", screen, StringComparison.Ordinal);
+        Assert.Contains("\u001b[2m  [rollout] checking gates", screen, StringComparison.Ordinal);
+        Assert.DoesNotContain("v0]", screen, StringComparison.Ordinal);
         Assert.Contains("\u001b[2m  [canary v2] share 50%", screen, StringComparison.Ordinal);
         Assert.Contains("\u001b[2m  [canary v2] share 100%", screen, StringComparison.Ordinal);
         Assert.Contains("PROMOTED", screen, StringComparison.Ordinal);

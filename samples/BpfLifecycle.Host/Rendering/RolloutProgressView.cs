@@ -30,7 +30,9 @@ internal sealed class RolloutProgressView(TextWriter output, bool live) : IProgr
 
             if (live)
             {
-                _status = $"  [{e.Strategy ?? "rollout"} v{e.VersionId}] share {e.CanaryBasisPoints / 100.0:0.#}%{(e.Health is { } h ? $", {h.Verdict}: {h.Candidate.Runs} runs, {h.Candidate.ErrorRate:P1} errors" : "")}";
+                _status = e.VersionId > 0
+                    ? $"  [{e.Strategy ?? "rollout"} v{e.VersionId}] share {e.CanaryBasisPoints / 100.0:0.#}%{(e.Health is { } h ? $", {h.Verdict}: {h.Candidate.Runs} runs, {h.Candidate.ErrorRate:P1} errors" : "")}"
+                    : $"  [{e.Strategy ?? "rollout"}] checking gates";
                 output.Write($"\u001b[2m{_status}\u001b[0m");
             }
 
