@@ -27,12 +27,11 @@ public static class KernelTest
         }
     }
 
-    /// <summary>Fails or skips unless a command-line tool exists.</summary>
+    /// <summary>Fails or skips unless a command-line tool exists (see <see cref="Tool.Find"/>).</summary>
     public static void RequireTool(string tool)
     {
         Require();
-        var found = Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(d => File.Exists(Path.Combine(d, tool)));
-        if (!found)
+        if (Tool.Find(tool) is null)
         {
             if (IsCi)
             {

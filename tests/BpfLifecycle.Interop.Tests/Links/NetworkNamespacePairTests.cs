@@ -18,16 +18,16 @@ public sealed class NetworkNamespacePairTests : KernelTestBase
             Assert.Equal(host, NetworkInterfaces.NameOf(net.HostIfIndex));
             Assert.True(net.IfIndexInNamespace(net.PeerInterface) > 0);
             Assert.Throws<InvalidOperationException>(() => net.IfIndexInNamespace("blnosuch0"));
-            var (_, list) = await NetworkNamespacePair.RunAsync("ip", ["netns", "list"], ct);
+            var (_, list) = await Tool.RunAsync("ip", ["netns", "list"], ct);
             Assert.Contains(ns, list, StringComparison.Ordinal);
-            var (_, addr) = await NetworkNamespacePair.RunAsync("ip", ["-n", ns, "-4", "addr", "show", "dev", net.PeerInterface], ct);
+            var (_, addr) = await Tool.RunAsync("ip", ["-n", ns, "-4", "addr", "show", "dev", net.PeerInterface], ct);
             Assert.Contains(net.PeerAddress.ToString() + "/30", addr, StringComparison.Ordinal);
             using var receiver = net.BindHostUdp(40125);
             await net.SendUdpAsync(5, 40125, cancellationToken: ct);
             Assert.Equal(5, await NetworkNamespacePair.DrainAsync(receiver, TimeSpan.FromSeconds(2), 5, ct));
         }
 
-        var (_, after) = await NetworkNamespacePair.RunAsync("ip", ["netns", "list"], ct);
+        var (_, after) = await Tool.RunAsync("ip", ["netns", "list"], ct);
         Assert.DoesNotContain(ns, after, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => NetworkInterfaces.IndexOf(host));
     }
