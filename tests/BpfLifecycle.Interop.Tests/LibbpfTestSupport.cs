@@ -1,4 +1,4 @@
-// Test support for the libbpf binding tests: locating the committed BPF objects, running a loaded program once
+// Test support for the libbpf binding tests: running a loaded program once
 // with BPF_PROG_TEST_RUN, and listing every anonymous-inode descriptor (BPF objects and BTF) the process holds.
 using System.Runtime.InteropServices;
 using BpfLifecycle.Interop.Native;
@@ -7,9 +7,6 @@ namespace BpfLifecycle.Interop.Tests;
 
 internal static unsafe class LibbpfTestSupport
 {
-    /// <summary>The path of a committed object, bpf/obj/&lt;name&gt;.o, found by walking up from the test binaries.</summary>
-    public static string ObjectPath(string name) => BpfLifecycle.TestKit.Repository.BpfObject(name);
-
     /// <summary>Runs a program once over <paramref name="packet"/> and returns its return value.</summary>
     public static uint TestRun(BpfProgramHandle program, ReadOnlySpan<byte> packet)
         => Bpf.TestRun(program, packet, new byte[packet.Length + 256]).ReturnValue;

@@ -11,7 +11,7 @@ namespace BpfLifecycle.Observability.Tests;
 
 public sealed class AbiLayoutTests
 {
-    private static readonly string Header = Path.Combine(AppContext.BaseDirectory, "bpf", "bpf_lifecycle.h");
+    private static string Header => Repository.BpfHeader("bpf_lifecycle.h");
 
     private static void Struct<T>(StringBuilder c, string cName, Func<string, string>? fieldName = null, bool wholeStruct = true) where T : unmanaged
     {

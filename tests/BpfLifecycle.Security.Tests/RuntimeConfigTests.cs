@@ -20,7 +20,7 @@ public sealed class RuntimeConfigTests : KernelTestBase
         using var audit = new FileAuditLog(new FileAuditLogOptions { Path = Path.Combine(dir, "audit.jsonl") });
         using var config = RuntimeConfigMap.OpenOrCreate(Path.Combine(pins, "bpflc_config"), audit);
 
-        using var file = BpfObjectFile.Open(TestFiles.BpfObject("lifecycle_xdp.o"));
+        using var file = BpfObjectFile.Open(Repository.BpfObject("lifecycle_xdp.o"));
         file.ReuseMap(RuntimeConfigMap.MapName, config.Handle);
         using var loaded = file.Load();
         var program = loaded.GetProgram("lifecycle_xdp");

@@ -1,18 +1,15 @@
-// Shared helpers: the repository root, temporary directories, and running openssl.
+// Shared helpers: artifact directories, temporary directories, and running openssl.
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using BpfLifecycle.Deployment.Artifacts;
+using BpfLifecycle.TestKit;
 
 namespace BpfLifecycle.Security.Tests;
 
 internal static class TestFiles
 {
-    public static string RepoRoot => BpfLifecycle.TestKit.Repository.Root;
-
-    public static string BpfObject(string name) => BpfLifecycle.TestKit.Repository.BpfObject(name);
-
     public static string NewTempDirectory()
     {
         var dir = Path.Combine(Path.GetTempPath(), "bpflc-sec-" + Guid.NewGuid().ToString("N")[..12]);
@@ -25,7 +22,7 @@ internal static class TestFiles
     {
         var dir = Path.Combine(parent, $"{name}-{version}");
         Directory.CreateDirectory(dir);
-        var obj = File.ReadAllBytes(BpfObject("lifecycle_xdp.o"));
+        var obj = File.ReadAllBytes(Repository.BpfObject("lifecycle_xdp"));
         File.WriteAllBytes(Path.Combine(dir, "lifecycle_xdp.o"), obj);
         var manifest = new ArtifactManifest
         {
