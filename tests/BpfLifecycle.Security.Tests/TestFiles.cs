@@ -1,5 +1,4 @@
-// Shared helpers: artifact directories, temporary directories, and running openssl.
-using System.Diagnostics;
+// Shared helpers: artifact directories, temporary directories, and openssl keys and signatures.
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -39,23 +38,7 @@ internal static class TestFiles
 
 internal static class OpenSsl
 {
-    public static void Run(params string[] args)
-    {
-        var psi = new ProcessStartInfo("openssl") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEnd();
-        p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"openssl {string.Join(' ', args)} failed ({p.ExitCode}): {stderr}");
-        }
-    }
+    public static void Run(params string[] args) => Tool.RunChecked("openssl", args);
 
     /// <summary>Makes a P-256 key pair; returns (private key path, public key path).</summary>
     public static (string Private, string Public) EcKey(string dir, string name, string curve = "prime256v1")
