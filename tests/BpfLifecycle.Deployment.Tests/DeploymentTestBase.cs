@@ -12,9 +12,7 @@ public abstract class DeploymentTestBase : KernelTestBase
     protected DeploymentTestBase()
     {
         PinRoot = NewPinDirectory();
-        StateRoot = Path.Combine(Path.GetTempPath(), "bpflc-state-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(StateRoot);
-        Defer(() => Directory.Delete(StateRoot, recursive: true));
+        StateRoot = NewTempDirectory();
         Net = Track(new NetworkNamespacePair());
         App = "app" + Guid.NewGuid().ToString("N")[..6];
     }

@@ -258,9 +258,7 @@ public sealed partial class AbiLayoutTests : KernelTestBase
         }
 
         Assert.True(File.Exists("/sys/kernel/btf/vmlinux"), "/sys/kernel/btf/vmlinux is missing: the kernel has no BTF");
-        var dir = Path.Combine(Path.GetTempPath(), "bpflc-abi-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(dir);
-        Defer(() => Directory.Delete(dir, recursive: true));
+        var dir = NewTempDirectory();
         var (code, stdout, stderr) = Tool.Run(bpftool, ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"], CommandTimeout);
         Assert.True(code == 0, $"bpftool btf dump failed ({code}): {stderr}");
         File.WriteAllText(Path.Combine(dir, "vmlinux.h"), stdout);

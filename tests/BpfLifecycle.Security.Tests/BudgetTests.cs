@@ -20,8 +20,7 @@ public sealed class BudgetTests : KernelTestBase
 
     public BudgetTests()
     {
-        _dir = TestFiles.NewTempDirectory();
-        Defer(() => Directory.Delete(_dir, true));
+        _dir = NewTempDirectory();
     }
 
     public static TheoryData<BpfMapSpec> Specs => new()

@@ -15,8 +15,7 @@ public sealed class RuntimeConfigTests : KernelTestBase
     public void A_running_program_changes_its_sampling_after_a_config_write_without_reload()
     {
         var pins = NewPinDirectory();
-        var dir = TestFiles.NewTempDirectory();
-        Defer(() => Directory.Delete(dir, true));
+        var dir = NewTempDirectory();
         using var audit = new FileAuditLog(new FileAuditLogOptions { Path = Path.Combine(dir, "audit.jsonl") });
         using var config = RuntimeConfigMap.OpenOrCreate(Path.Combine(pins, "bpflc_config"), audit);
 

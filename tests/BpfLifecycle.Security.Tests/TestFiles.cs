@@ -1,4 +1,4 @@
-// Shared helpers: artifact directories, temporary directories, and openssl keys and signatures.
+// Shared helpers: artifact directories, and openssl keys and signatures.
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -9,13 +9,6 @@ namespace BpfLifecycle.Security.Tests;
 
 internal static class TestFiles
 {
-    public static string NewTempDirectory()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "bpflc-sec-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
-
     /// <summary>Writes an unsigned artifact directory for bpf/obj/lifecycle_xdp.o.</summary>
     public static string WriteArtifact(string parent, string name = "lifecycle-xdp", string version = "1.0.0")
     {

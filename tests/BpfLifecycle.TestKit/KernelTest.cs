@@ -150,6 +150,14 @@ public abstract class KernelTestBase : IDisposable
         return dir;
     }
 
+    /// <summary>A fresh directory under the system temporary directory, removed (with its contents) at the end of the test.</summary>
+    protected string NewTempDirectory()
+    {
+        var dir = Directory.CreateTempSubdirectory("bpflc-test-").FullName;
+        Defer(() => { if (Directory.Exists(dir)) { Directory.Delete(dir, recursive: true); } });
+        return dir;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
