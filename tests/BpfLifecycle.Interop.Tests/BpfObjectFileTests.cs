@@ -289,16 +289,16 @@ public sealed class BpfObjectFileTests : KernelTestBase
     [Fact]
     public void Handles_outlive_the_object_file_and_dispose_closes_everything()
     {
-        var before = AnonInodeFds();
+        var before = BpfFds.AnonymousInodes();
         var obj = BpfObjectFile.Open(Repository.BpfObject("multi_prog"));
         var loaded = obj.Load();
         var xdp = loaded.GetProgram("xdp_entry");
         var counters = loaded.GetMap("counters");
 
         // Closing the libbpf object releases libbpf's own descriptors; ours are duplicates and keep working.
-        var whileLoaded = AnonInodeFds().Count - before.Count;
+        var whileLoaded = BpfFds.AnonymousInodes().Count - before.Count;
         obj.Dispose();
-        var afterClose = AnonInodeFds().Count - before.Count;
+        var afterClose = BpfFds.AnonymousInodes().Count - before.Count;
         Assert.Equal(loaded.Programs.Count + loaded.Maps.Count, afterClose);
         Assert.True(whileLoaded > afterClose, $"libbpf held {whileLoaded} descriptors, ours {afterClose}");
         Assert.Equal(XdpPass, TestRun(xdp, UdpPacket()));
@@ -308,7 +308,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
         Assert.True(xdp.IsClosed);
         Assert.True(counters.IsClosed);
         Assert.Throws<ObjectDisposedException>(() => loaded.GetMap("counters"));
-        var leaked = AnonInodeFds().Where(kv => !before.ContainsKey(kv.Key)).ToList();
+        var leaked = BpfFds.AnonymousInodes().Where(kv => !before.ContainsKey(kv.Key)).ToList();
         Assert.Empty(leaked);
         Assert.Throws<ObjectDisposedException>(() => obj.Programs);
     }
@@ -316,7 +316,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
     [Fact]
     public void Dispose_without_load_leaves_no_descriptor()
     {
-        var before = AnonInodeFds();
+        var before = BpfFds.AnonymousInodes();
         using (var obj = BpfObjectFile.Open(Repository.BpfObject("multi_prog")))
         {
             obj.SetGlobal("verdict", XdpDrop);
@@ -327,7 +327,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
             Assert.Throws<BpfVerifierException>(() => failed.Load());
         }
 
-        Assert.DoesNotContain(AnonInodeFds(), kv => !before.ContainsKey(kv.Key));
+        Assert.DoesNotContain(BpfFds.AnonymousInodes(), kv => !before.ContainsKey(kv.Key));
     }
 
     [Fact]

@@ -91,6 +91,13 @@ public static class BpfFds
 {
     /// <summary>Maps each open BPF-related fd to its kind.</summary>
     public static Dictionary<int, string> Snapshot()
+        => Where(target => target.StartsWith("anon_inode:bpf", StringComparison.Ordinal) || target.Contains("perf_event", StringComparison.Ordinal));
+
+    /// <summary>Maps every fd that points at an anonymous inode (bpf-map, bpf-prog, btf, ...) to its kind.</summary>
+    public static Dictionary<int, string> AnonymousInodes()
+        => Where(target => target.StartsWith("anon_inode:", StringComparison.Ordinal));
+
+    private static Dictionary<int, string> Where(Func<string, bool> keep)
     {
         var result = new Dictionary<int, string>();
         foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
@@ -105,7 +112,7 @@ public static class BpfFds
                 continue;
             }
 
-            if (target is not null && (target.StartsWith("anon_inode:bpf", StringComparison.Ordinal) || target.Contains("perf_event", StringComparison.Ordinal)))
+            if (target is not null && keep(target))
             {
                 result[int.Parse(Path.GetFileName(entry), System.Globalization.CultureInfo.InvariantCulture)] = target;
             }
