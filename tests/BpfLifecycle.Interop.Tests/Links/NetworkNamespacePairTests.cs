@@ -1,4 +1,4 @@
-// The namespace fixture itself: it creates what it promises and removes all of it.
+// The namespace fixture itself: it creates what it promises, carries only the traffic a test sends, and removes all of it.
 using BpfLifecycle.TestKit;
 
 namespace BpfLifecycle.Interop.Tests.Links;
@@ -30,5 +30,37 @@ public sealed class NetworkNamespacePairTests : KernelTestBase
         var (_, after) = await Tool.RunAsync("ip", ["netns", "list"], ct);
         Assert.DoesNotContain(ns, after, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => NetworkInterfaces.IndexOf(host));
+    }
+
+    [Fact]
+    public async Task Synchronous_sends_at_a_high_rate_are_the_only_packets_on_the_host_end()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var net = new NetworkNamespacePair();
+        using var counters = new Counters();
+        using var everyPacket = counters.LoadCounter(BpfProgramType.Xdp, 0, 2); // XDP_PASS
+        using var link = BpfAttach.Xdp(everyPacket, net.HostIfIndex);
+
+        Assert.Equal(20_000, net.SendUdp(20_000));
+
+        // Static neighbours and no IPv6: no ARP, router solicitation or MLD packet joins the datagrams, and none is dropped.
+        Assert.Equal(20_000UL, await counters.WaitForAsync(0, 20_000));
+        await Task.Delay(100, ct);
+        Assert.Equal(20_000UL, counters[0]);
+        var (_, neighbours) = await Tool.RunAsync("ip", ["neigh", "show", "dev", net.HostInterface], ct);
+        Assert.Contains($"{net.PeerAddress} lladdr", neighbours, StringComparison.Ordinal);
+        Assert.Contains("PERMANENT", neighbours, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Asynchronous_sending_stops_when_cancelled()
+    {
+        using var net = new NetworkNamespacePair();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var sending = net.SendUdpAsync(1_000_000, NetworkNamespacePair.DiscardPort, burst: 10, pauseMs: 5, cancellationToken: cts.Token);
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+        Assert.False(sending.IsCompleted);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending);
     }
 }
