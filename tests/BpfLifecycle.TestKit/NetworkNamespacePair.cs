@@ -2,7 +2,8 @@
 // device that real packets arrive on. A UDP socket opened inside the namespace (setns on a short-lived thread) sends
 // from this process, tens of thousands of packets a second if asked. Static neighbour entries and no IPv6 keep stray
 // packets (ARP, router solicitations) off the hooks, so counts are exactly what a test sent. Everything it creates has
-// a unique name and is deleted on dispose, also after a failed test, and at process exit if a test never disposed it.
+// a unique name and is deleted on dispose, also after a failed test, and at process exit or SIGTERM if a test never
+// disposed it.
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -31,12 +32,20 @@ public sealed partial class NetworkNamespacePair : IDisposable
     private static readonly byte[] s_payload = "bpflc-test-payload"u8.ToArray();
     private static readonly Lock s_liveLock = new();
     private static readonly HashSet<NetworkNamespacePair> s_live = [];
+
+    // Since .NET 10 a SIGTERM ends the process without raising ProcessExit: a handler of its own deletes the live pairs
+    // first, and the signal's default action (termination) follows.
+    private static readonly PosixSignalRegistration s_onSigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => DisposeAllLive());
     private readonly Socket? _sender;
     private bool _createdNamespace;
     private bool _createdLink;
     private int _disposed;
 
-    static NetworkNamespacePair() => AppDomain.CurrentDomain.ProcessExit += (_, _) => DisposeAllLive();
+    static NetworkNamespacePair()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => DisposeAllLive();
+        GC.KeepAlive(s_onSigterm);
+    }
 
     /// <summary>Creates the namespace and the veth pair.</summary>
     public NetworkNamespacePair()
