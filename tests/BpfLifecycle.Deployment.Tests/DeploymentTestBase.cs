@@ -11,6 +11,7 @@ public abstract class DeploymentTestBase : KernelTestBase
 {
     protected DeploymentTestBase()
     {
+        KernelTest.RequireTool("ip"); // before anything is created: a constructor that fails is not followed by Dispose
         PinRoot = NewPinDirectory();
         StateRoot = NewTempDirectory();
         Net = Track(new NetworkNamespacePair());
