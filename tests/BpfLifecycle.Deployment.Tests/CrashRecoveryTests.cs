@@ -54,7 +54,7 @@ public sealed class CrashRecoveryTests : DeploymentTestBase
         // Exactly one version serves: all new packets run the active version and none the other.
         var before = ReadStats(expectedActive).Runs;
         var otherBefore = expectPromotion ? ReadStats(other).Runs : 0;
-        var sent = Net.Send(200);
+        var sent = Net.SendUdp(200);
         Assert.Equal(before + sent, await SettleAsync(() => ReadStats(expectedActive).Runs, before + sent));
         if (expectPromotion)
         {

@@ -2,6 +2,7 @@
 using BpfLifecycle.Deployment.Artifacts;
 using BpfLifecycle.Deployment.State;
 using BpfLifecycle.Deployment.Strategies;
+using BpfLifecycle.TestKit;
 
 namespace BpfLifecycle.Deployment.Tests;
 
@@ -9,9 +10,9 @@ public sealed class CustomStrategyKernelTests : DeploymentTestBase
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private readonly VethNetwork _net2;
+    private readonly NetworkNamespacePair _net2;
 
-    public CustomStrategyKernelTests() => _net2 = Track(VethNetwork.Create());
+    public CustomStrategyKernelTests() => _net2 = Track(new NetworkNamespacePair());
 
     private IReadOnlyList<AttachPoint> Hooks => [AttachPoint.Parse(Hook), AttachPoint.Parse($"xdp:{_net2.HostInterface}")];
 
@@ -29,8 +30,8 @@ public sealed class CustomStrategyKernelTests : DeploymentTestBase
             {
                 var v1 = ReadStats(1).Runs;
                 var v2 = ReadStats(2).Runs;
-                Net.Send(100);     // first wave: on the candidate
-                _net2.Send(100);   // not yet: on the baseline
+                Net.SendUdp(100);     // first wave: on the candidate
+                _net2.SendUdp(100);   // not yet: on the baseline
                 for (var i = 0; i < 100 && ReadStats(1).Runs - v1 + ReadStats(2).Runs - v2 < 200; i++)
                 {
                     Thread.Sleep(20);
@@ -46,8 +47,8 @@ public sealed class CustomStrategyKernelTests : DeploymentTestBase
         Assert.True(outcome.Result == DeploymentResult.Promoted, outcome.Reason);
         Assert.Equal((100, 100), duringFirstWave);
         var v2Before = ReadStats(2).Runs;
-        Net.Send(50);
-        _net2.Send(50);
+        Net.SendUdp(50);
+        _net2.SendUdp(50);
         Assert.Equal(v2Before + 100, await SettleAsync(() => ReadStats(2).Runs, v2Before + 100));
         Assert.Equal("interface-waves", m.GetStatus().Strategy);
     }
@@ -71,8 +72,8 @@ public sealed class CustomStrategyKernelTests : DeploymentTestBase
         Assert.DoesNotContain(progress.Events, e => e.Message.StartsWith("wave 2/2", StringComparison.Ordinal));
         Assert.Equal(VersionStatus.Failed, m.GetVersions().Single(v => v.Id == 2).Status);
         var v1 = ReadStats(1).Runs;
-        Net.Send(30);
-        _net2.Send(30);
+        Net.SendUdp(30);
+        _net2.SendUdp(30);
         Assert.Equal(v1 + 60, await SettleAsync(() => ReadStats(1).Runs, v1 + 60));
     }
 }

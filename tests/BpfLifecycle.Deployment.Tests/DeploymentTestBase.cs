@@ -11,12 +11,10 @@ public abstract class DeploymentTestBase : KernelTestBase
 {
     protected DeploymentTestBase()
     {
-        KernelTest.RequireTool("ip");
+        KernelTest.RequireTool("ip"); // before anything is created: a constructor that fails is not followed by Dispose
         PinRoot = NewPinDirectory();
-        StateRoot = Path.Combine(Path.GetTempPath(), "bpflc-state-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(StateRoot);
-        Defer(() => Directory.Delete(StateRoot, recursive: true));
-        Net = Track(VethNetwork.Create());
+        StateRoot = NewTempDirectory();
+        Net = Track(new NetworkNamespacePair());
         App = "app" + Guid.NewGuid().ToString("N")[..6];
     }
 
@@ -26,7 +24,7 @@ public abstract class DeploymentTestBase : KernelTestBase
 
     protected string App { get; }
 
-    protected VethNetwork Net { get; }
+    protected NetworkNamespacePair Net { get; }
 
     protected string Hook => $"xdp:{Net.HostInterface}";
 
@@ -98,13 +96,13 @@ public abstract class DeploymentTestBase : KernelTestBase
         private readonly Thread _thread;
         private int _sent;
 
-        public BackgroundTraffic(VethNetwork net)
+        public BackgroundTraffic(NetworkNamespacePair net)
         {
             _thread = new Thread(() =>
             {
                 while (!_stop.IsCancellationRequested)
                 {
-                    Interlocked.Add(ref _sent, net.Send(32, 32));
+                    Interlocked.Add(ref _sent, net.SendUdp(32, burst: 32));
                 }
             }) { IsBackground = true };
             _thread.Start();

@@ -32,7 +32,7 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         var outcome = await m.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct);
 
         AssertResult(DeploymentResult.Promoted, outcome);
-        var sent = Net.Send(300);
+        var sent = Net.SendUdp(300);
         var status = m.GetStatus();
         Assert.Equal(1, status.ActiveVersionId);
         Assert.NotNull(status.ActiveProgramId);
@@ -47,7 +47,7 @@ public sealed class RolloutKernelTests : DeploymentTestBase
     {
         var m = NewManager();
         AssertResult(DeploymentResult.Promoted, await m.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct));
-        var warmup = Net.Send(500);
+        var warmup = Net.SendUdp(500);
         var before = m.GetStatus();
 
         int sent;
@@ -95,7 +95,7 @@ public sealed class RolloutKernelTests : DeploymentTestBase
             {
                 using var d = Dispatcher.FromPins(Path.Combine(AppPinDir, "dispatcher"));
                 beforeTen = d.ReadCounters();
-                Net.Send(20_000);
+                Net.SendUdp(20_000);
                 atTen = d.ReadCounters();
                 for (var i = 0; i < 100 && atTen.Picks.Sum() - beforeTen.Picks.Sum() < 20_000; i++)
                 {
@@ -218,7 +218,7 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         // The dispatcher was inserted for this canary only: the link runs v1 directly again.
         Assert.Null(status.DispatcherProgramId);
         var before = ReadStats(1).Runs;
-        var sent = Net.Send(200);
+        var sent = Net.SendUdp(200);
         Assert.Equal(before + sent, await SettleAsync(() => ReadStats(1).Runs, before + sent));
     }
 
@@ -278,7 +278,7 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         Assert.Null(status.PendingPhase);
         Assert.Equal(VersionStatus.Failed, m.GetVersions().Single(v => v.Id == 2).Status);
         var before = ReadStats(1).Runs;
-        var sent = Net.Send(100);
+        var sent = Net.SendUdp(100);
         Assert.Equal(before + sent, await SettleAsync(() => ReadStats(1).Runs, before + sent));
     }
 
@@ -289,7 +289,7 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         AssertResult(DeploymentResult.Promoted, await m.DeployAsync(MakeArtifact("1.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct));
         var v1Program = m.GetStatus().ActiveProgramId;
         await m.DeployAsync(MakeArtifact("2.0.0"), new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct);
-        var sent = Net.Send(100);
+        var sent = Net.SendUdp(100);
 
         var outcome = await m.RollbackAsync(cancellationToken: Ct);
 
@@ -297,7 +297,7 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         Assert.Equal(1, m.GetStatus().ActiveVersionId);
         Assert.Equal(v1Program, m.GetStatus().ActiveProgramId);
         Assert.Equal(VersionStatus.Inactive, m.GetVersions().Single(v => v.Id == 2).Status);
-        var more = Net.Send(50);
+        var more = Net.SendUdp(50);
         Assert.Equal((ulong)(sent + more), await SettleAsync(() => ReadPackets(1), (ulong)(sent + more)));
     }
 
@@ -315,13 +315,13 @@ public sealed class RolloutKernelTests : DeploymentTestBase
         Assert.Equal(VersionStatus.Deprecated, versions[0].Status);
         Assert.False(Directory.Exists(Path.Combine(AppPinDir, "versions", "1")));
         Assert.Equal(VersionStatus.Active, versions[3].Status);
-        var sent = Net.Send(40);
+        var sent = Net.SendUdp(40);
 
         var outcome = await m.RollbackAsync(1, cancellationToken: Ct);
 
         AssertResult(DeploymentResult.Promoted, outcome);
         Assert.Equal(1, m.GetStatus().ActiveVersionId);
-        var more = Net.Send(10);
+        var more = Net.SendUdp(10);
         // The reloaded version reused the live state map.
         Assert.Equal((ulong)(sent + more), await SettleAsync(() => ReadPackets(1), (ulong)(sent + more)));
     }

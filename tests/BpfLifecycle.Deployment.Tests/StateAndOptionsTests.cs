@@ -12,9 +12,7 @@ namespace BpfLifecycle.Deployment.Tests;
 
 public sealed class StateAndOptionsTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "bpflc-unit-" + Guid.NewGuid().ToString("N")[..10]);
-
-    public StateAndOptionsTests() => Directory.CreateDirectory(_dir);
+    private readonly string _dir = Directory.CreateTempSubdirectory("bpflc-unit-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 

@@ -18,7 +18,7 @@ public sealed class TcxDeploymentTests : DeploymentTestBase
         var first = await m.DeployAsync(v1, new DeploymentRequest { Strategy = RolloutStrategy.Immediate() }, cancellationToken: Ct);
         Assert.True(first.Result == DeploymentResult.Promoted, first.Reason);
         var link = m.GetStatus().LinkIds.Values.Single();
-        var sent = Net.Send(100);
+        var sent = Net.SendUdp(100);
         Assert.Equal((ulong)sent, await SettleAsync(() => ReadPackets(1), (ulong)sent));
 
         var v2 = TestArtifacts.Create(StateRoot, "2.0.0", TcxHook, expectedVerdict: 0, objectName: "lifecycle_tc");
@@ -34,7 +34,7 @@ public sealed class TcxDeploymentTests : DeploymentTestBase
         Assert.Equal(3, status.ActiveVersionId);
         Assert.NotNull(status.DispatcherProgramId);
         Assert.Equal(link, status.LinkIds.Values.Single());
-        var more = Net.Send(100);
+        var more = Net.SendUdp(100);
         // Two test-vector runs (blue-green and canary) also counted in the shared state map.
         var expected = (ulong)(sent + more + 2);
         Assert.Equal(expected, await SettleAsync(() => ReadPackets(3), expected));
@@ -52,7 +52,7 @@ public sealed class TcxDeploymentTests : DeploymentTestBase
         Assert.Equal(dispatcher, status.DispatcherProgramId);
         Assert.Equal(link, status.LinkIds.Values.Single());
         var v3Runs = ReadStats(3).Runs;
-        var last = Net.Send(50);
+        var last = Net.SendUdp(50);
         Assert.Equal(v3Runs + last, await SettleAsync(() => ReadStats(3).Runs, v3Runs + last));
     }
 }

@@ -3,15 +3,12 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using BpfLifecycle.Deployment.Artifacts;
+using BpfLifecycle.TestKit;
 
 namespace BpfLifecycle.Deployment.Tests;
 
 internal static class TestArtifacts
 {
-    public static string RepoRoot { get; } = FindRoot();
-
-    public static string ObjectPath(string name) => Path.Combine(RepoRoot, "bpf", "obj", name + ".o");
-
     /// <summary>A 64-byte Ethernet/IPv4/UDP frame for XDP test runs.</summary>
     public const string PacketHex = "ffffffffffff0200000000010800450000320000400040110000c0a80001c0a800020400000900" + "1e0000" + "000000000000000000000000000000000000000000000000000000";
 
@@ -20,7 +17,7 @@ internal static class TestArtifacts
         program ??= objectName == "lifecycle_xdp_wide" ? "lifecycle_xdp" : objectName;
         var dir = Path.Combine(root, $"artifact-{label}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
-        var bytes = File.ReadAllBytes(ObjectPath(objectName));
+        var bytes = File.ReadAllBytes(Repository.BpfObject(objectName));
         File.WriteAllBytes(Path.Combine(dir, objectName + ".o"), bytes);
         var globals = new Dictionary<string, ulong>();
         if (errorEvery != 0)
@@ -41,18 +38,5 @@ internal static class TestArtifacts
         };
         File.WriteAllBytes(Path.Combine(dir, Artifact.ManifestFileName), JsonSerializer.SerializeToUtf8Bytes(manifest, ArtifactManifest.JsonOptions));
         return Artifact.Load(dir);
-    }
-
-    private static string FindRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "bpf", "build.sh")))
-            {
-                return d.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Repository root (bpf/build.sh) not found above the test binaries.");
     }
 }

@@ -1,7 +1,6 @@
 // Checks every kernel ABI struct of the Interop layer against the RUNNING kernel: the kernel's BTF is dumped to a
 // vmlinux.h, a C file of _Static_asserts (one offset and one size check per field, from Marshal.OffsetOf) is
 // generated and compiled with -fsyntax-only. A failing assert names the struct and field.
-using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -14,6 +13,7 @@ namespace BpfLifecycle.Interop.Tests;
 public sealed partial class AbiLayoutTests : KernelTestBase
 {
     private const string NativeNamespace = "BpfLifecycle.Interop.Native";
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(120);
 
     // Our struct name -> the member of union bpf_attr it mirrors, where the name alone does not say it.
     private static readonly Dictionary<string, string> s_attrMembers = new(StringComparer.Ordinal)
@@ -250,7 +250,7 @@ public sealed partial class AbiLayoutTests : KernelTestBase
 
     private (string Dir, string Header) DumpVmlinuxHeader()
     {
-        var bpftool = FindTool("bpftool");
+        var bpftool = Tool.Find("bpftool");
         if (bpftool is null)
         {
             KernelTest.RequireTool("bpftool"); // fails under CI, skips elsewhere
@@ -258,10 +258,8 @@ public sealed partial class AbiLayoutTests : KernelTestBase
         }
 
         Assert.True(File.Exists("/sys/kernel/btf/vmlinux"), "/sys/kernel/btf/vmlinux is missing: the kernel has no BTF");
-        var dir = Path.Combine(Path.GetTempPath(), "bpflc-abi-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(dir);
-        Defer(() => Directory.Delete(dir, recursive: true));
-        var (code, stdout, stderr) = Run(bpftool, ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"]);
+        var dir = NewTempDirectory();
+        var (code, stdout, stderr) = Tool.Run(bpftool, ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"], CommandTimeout);
         Assert.True(code == 0, $"bpftool btf dump failed ({code}): {stderr}");
         File.WriteAllText(Path.Combine(dir, "vmlinux.h"), stdout);
         return (dir, stdout);
@@ -269,11 +267,11 @@ public sealed partial class AbiLayoutTests : KernelTestBase
 
     private static List<string> Compile(string dir, string checks)
     {
-        var compiler = new[] { "cc", "clang-14", "clang", "gcc" }.Select(FindTool).FirstOrDefault(t => t is not null);
+        var compiler = new[] { "cc", "clang-14", "clang", "gcc" }.Select(Tool.Find).FirstOrDefault(t => t is not null);
         Assert.True(compiler is not null, "No C compiler (cc, clang-14, clang, gcc) is installed; scripts/setup.sh installs clang-14.");
         var file = Path.Combine(dir, "abi_check.c");
         File.WriteAllText(file, "#include \"vmlinux.h\"\n" + checks + "\n");
-        var (code, _, stderr) = Run(compiler!, ["-fsyntax-only", "-w", "-DBPF_NO_PRESERVE_ACCESS_INDEX", "-I", dir, file]);
+        var (code, _, stderr) = Tool.Run(compiler!, ["-fsyntax-only", "-w", "-DBPF_NO_PRESERVE_ACCESS_INDEX", "-I", dir, file], CommandTimeout);
         var errors = stderr.Split('\n')
             .Where(l => l.Contains("error", StringComparison.Ordinal))
             .Select(l => l.Trim())
@@ -284,32 +282,5 @@ public sealed partial class AbiLayoutTests : KernelTestBase
         }
 
         return errors;
-    }
-
-    /// <summary>The full path of a tool on PATH or in the sbin directories (bpftool lives in /usr/sbin), or null.</summary>
-    private static string? FindTool(string tool)
-        => (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Concat(["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin"])
-            .Select(d => Path.Combine(d, tool))
-            .FirstOrDefault(File.Exists);
-
-    private static (int Code, string Stdout, string Stderr) Run(string file, IEnumerable<string> args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var stderr = p.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        if (!p.WaitForExit(TimeSpan.FromSeconds(120)))
-        {
-            p.Kill();
-            Assert.Fail($"{file} did not finish within 120 s");
-        }
-
-        return (p.ExitCode, stdout.Result, stderr.Result);
     }
 }

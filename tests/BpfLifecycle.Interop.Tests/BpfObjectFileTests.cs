@@ -30,14 +30,14 @@ public sealed class BpfObjectFileTests : KernelTestBase
     [Fact]
     public void Open_from_file_lists_programs_and_maps_before_load()
     {
-        using var obj = BpfObjectFile.Open(ObjectPath("multi_prog"));
+        using var obj = BpfObjectFile.Open(Repository.BpfObject("multi_prog"));
         AssertMultiProgSpec(obj, "multi_prog");
     }
 
     [Fact]
     public void Open_from_memory_lists_the_same_specs_under_the_given_name()
     {
-        var bytes = File.ReadAllBytes(ObjectPath("multi_prog"));
+        var bytes = File.ReadAllBytes(Repository.BpfObject("multi_prog"));
         using var obj = BpfObjectFile.Open(bytes, "from_mem");
         // The bytes are only read while opening: clobbering them afterwards must not matter.
         Array.Clear(bytes);
@@ -91,7 +91,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
     [Fact]
     public void Loaded_programs_run_and_use_the_objects_maps()
     {
-        using var obj = BpfObjectFile.Open(ObjectPath("multi_prog"));
+        using var obj = BpfObjectFile.Open(Repository.BpfObject("multi_prog"));
         using var loaded = obj.Load();
         var xdp = loaded.GetProgram("xdp_entry");
         Assert.Equal(XdpPass, TestRun(xdp, UdpPacket()));
@@ -119,7 +119,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
     [Fact]
     public void Rodata_set_before_load_changes_the_verdict()
     {
-        using var obj = BpfObjectFile.Open(ObjectPath("xdp_counter"));
+        using var obj = BpfObjectFile.Open(Repository.BpfObject("xdp_counter"));
         obj.SetGlobal("verdict", XdpDrop);
         Assert.Equal(BitConverter.GetBytes(XdpDrop), obj.GetGlobal("verdict"));
         using var loaded = obj.Load();
@@ -127,7 +127,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
         Assert.Equal(XdpDrop, TestRun(prog, UdpPacket()));
         Assert.Equal(1UL, ReadU64(loaded.GetMap("packet_count"), 1));
 
-        using var plain = BpfObjectFile.Open(ObjectPath("xdp_counter"));
+        using var plain = BpfObjectFile.Open(Repository.BpfObject("xdp_counter"));
         using var plainLoaded = plain.Load();
         Assert.Equal(XdpPass, TestRun(plainLoaded.GetProgram("xdp_count"), UdpPacket()));
     }
@@ -135,7 +135,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
     [Fact]
     public void Data_and_custom_rodata_globals_set_before_load_reach_the_program()
     {
-        using var obj = BpfObjectFile.Open(ObjectPath("multi_prog"));
+        using var obj = BpfObjectFile.Open(Repository.BpfObject("multi_prog"));
         obj.SetGlobal("weight", 10u);
         obj.SetGlobal("snap_len", new byte[] { 20, 0, 0, 0 });
         using var loaded = obj.Load();
@@ -148,7 +148,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
     [Fact]
     public void Bad_globals_are_refused_with_a_clear_error()
     {
-        using var obj = BpfObjectFile.Open(ObjectPath("multi_prog"));
+        using var obj = BpfObjectFile.Open(Repository.BpfObject("multi_prog"));
         var missing = Assert.Throws<KeyNotFoundException>(() => obj.SetGlobal("nope", 1u));
         Assert.Contains("no global variable 'nope'", missing.Message, StringComparison.Ordinal);
         Assert.Contains("verdict (.rodata)", missing.Message, StringComparison.Ordinal);
@@ -163,7 +163,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
     {
         using var settings = Bpf.MapCreate(new BpfMapSpec("my_settings", BpfMapType.Array, 4, 4, 1));
         Bpf.MapUpdate(settings, BitConverter.GetBytes(0u), BitConverter.GetBytes(XdpTx));
-        using var obj = BpfObjectFile.Open(ObjectPath("multi_prog"));
+        using var obj = BpfObjectFile.Open(Repository.BpfObject("multi_prog"));
         obj.ReuseMap("settings", settings);
         Assert.True(obj.GetMap("settings").IsReused);
         Assert.False(obj.GetMap("counters").IsReused);
@@ -184,7 +184,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
     {
         using var wrongKey = Bpf.MapCreate(new BpfMapSpec("bad_settings", BpfMapType.Array, 4, 8, 1));
         using var wrongType = Bpf.MapCreate(new BpfMapSpec("bad_flows", BpfMapType.LruHash, 8, 8, 128));
-        using var obj = BpfObjectFile.Open(ObjectPath("multi_prog"));
+        using var obj = BpfObjectFile.Open(Repository.BpfObject("multi_prog"));
         var ex = Assert.Throws<BpfMapIncompatibleException>(() => obj.ReuseMap("settings", wrongKey));
         Assert.Equal("settings", ex.MapName);
         Assert.Equal(["ValueSize: 4 changed to 8"], ex.Differences);
@@ -202,7 +202,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
     [Fact]
     public void Verifier_rejection_carries_the_log_and_autoload_off_avoids_it()
     {
-        using (var obj = BpfObjectFile.Open(ObjectPath("verifier_reject")))
+        using (var obj = BpfObjectFile.Open(Repository.BpfObject("verifier_reject")))
         {
             var ex = Assert.Throws<BpfVerifierException>(() => obj.Load());
             Assert.Equal("xdp_unchecked", ex.ProgramName);
@@ -217,7 +217,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
             Assert.Contains("open it again", retry.Message, StringComparison.Ordinal);
         }
 
-        using var again = BpfObjectFile.Open(ObjectPath("verifier_reject"));
+        using var again = BpfObjectFile.Open(Repository.BpfObject("verifier_reject"));
         again.SetAutoload("xdp_unchecked", false);
         Assert.False(again.GetProgram("xdp_unchecked").Autoload);
         using var loaded = again.Load();
@@ -232,7 +232,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
     {
         var messages = new ConcurrentQueue<(LibbpfLogLevel Level, string Text)>();
         Libbpf.SetLogger((level, text) => messages.Enqueue((level, text)));
-        using (var obj = BpfObjectFile.Open(ObjectPath("verifier_reject")))
+        using (var obj = BpfObjectFile.Open(Repository.BpfObject("verifier_reject")))
         {
             Assert.Throws<BpfVerifierException>(() => obj.Load());
         }
@@ -244,7 +244,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
 
         Libbpf.SetLogger(null);
         var count = messages.Count;
-        using (BpfObjectFile.Open(ObjectPath("xdp_counter")))
+        using (BpfObjectFile.Open(Repository.BpfObject("xdp_counter")))
         {
         }
 
@@ -255,7 +255,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
     public void Logger_that_throws_does_not_break_loading()
     {
         Libbpf.SetLogger((_, _) => throw new InvalidOperationException("logger failure"));
-        using var obj = BpfObjectFile.Open(ObjectPath("xdp_counter"));
+        using var obj = BpfObjectFile.Open(Repository.BpfObject("xdp_counter"));
         using var loaded = obj.Load();
         Assert.Single(loaded.Programs);
         Assert.Contains(loaded.LibbpfLog, m => m.Text.Contains("map 'packet_count': created", StringComparison.Ordinal));
@@ -270,12 +270,12 @@ public sealed class BpfObjectFileTests : KernelTestBase
         {
             if (i % 2 == 0)
             {
-                using var bad = BpfObjectFile.Open(ObjectPath("verifier_reject"));
+                using var bad = BpfObjectFile.Open(Repository.BpfObject("verifier_reject"));
                 errors.Add(Assert.Throws<BpfVerifierException>(() => bad.Load()));
             }
             else
             {
-                using var good = BpfObjectFile.Open(ObjectPath("multi_prog"));
+                using var good = BpfObjectFile.Open(Repository.BpfObject("multi_prog"));
                 using var loaded = good.Load();
                 loadedPrograms.Add(loaded.Programs.Count);
                 Assert.DoesNotContain(loaded.LibbpfLog, m => m.Text.Contains("verifier_reject", StringComparison.Ordinal));
@@ -289,16 +289,16 @@ public sealed class BpfObjectFileTests : KernelTestBase
     [Fact]
     public void Handles_outlive_the_object_file_and_dispose_closes_everything()
     {
-        var before = AnonInodeFds();
-        var obj = BpfObjectFile.Open(ObjectPath("multi_prog"));
+        var before = BpfFds.AnonymousInodes();
+        var obj = BpfObjectFile.Open(Repository.BpfObject("multi_prog"));
         var loaded = obj.Load();
         var xdp = loaded.GetProgram("xdp_entry");
         var counters = loaded.GetMap("counters");
 
         // Closing the libbpf object releases libbpf's own descriptors; ours are duplicates and keep working.
-        var whileLoaded = AnonInodeFds().Count - before.Count;
+        var whileLoaded = BpfFds.AnonymousInodes().Count - before.Count;
         obj.Dispose();
-        var afterClose = AnonInodeFds().Count - before.Count;
+        var afterClose = BpfFds.AnonymousInodes().Count - before.Count;
         Assert.Equal(loaded.Programs.Count + loaded.Maps.Count, afterClose);
         Assert.True(whileLoaded > afterClose, $"libbpf held {whileLoaded} descriptors, ours {afterClose}");
         Assert.Equal(XdpPass, TestRun(xdp, UdpPacket()));
@@ -308,7 +308,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
         Assert.True(xdp.IsClosed);
         Assert.True(counters.IsClosed);
         Assert.Throws<ObjectDisposedException>(() => loaded.GetMap("counters"));
-        var leaked = AnonInodeFds().Where(kv => !before.ContainsKey(kv.Key)).ToList();
+        var leaked = BpfFds.AnonymousInodes().Where(kv => !before.ContainsKey(kv.Key)).ToList();
         Assert.Empty(leaked);
         Assert.Throws<ObjectDisposedException>(() => obj.Programs);
     }
@@ -316,18 +316,18 @@ public sealed class BpfObjectFileTests : KernelTestBase
     [Fact]
     public void Dispose_without_load_leaves_no_descriptor()
     {
-        var before = AnonInodeFds();
-        using (var obj = BpfObjectFile.Open(ObjectPath("multi_prog")))
+        var before = BpfFds.AnonymousInodes();
+        using (var obj = BpfObjectFile.Open(Repository.BpfObject("multi_prog")))
         {
             obj.SetGlobal("verdict", XdpDrop);
         }
 
-        using (var failed = BpfObjectFile.Open(ObjectPath("verifier_reject")))
+        using (var failed = BpfObjectFile.Open(Repository.BpfObject("verifier_reject")))
         {
             Assert.Throws<BpfVerifierException>(() => failed.Load());
         }
 
-        Assert.DoesNotContain(AnonInodeFds(), kv => !before.ContainsKey(kv.Key));
+        Assert.DoesNotContain(BpfFds.AnonymousInodes(), kv => !before.ContainsKey(kv.Key));
     }
 
     [Fact]
@@ -335,7 +335,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
     {
         var root = NewPinDirectory();
         var options = new BpfObjectOpenOptions { PinRootPath = root };
-        using (var first = BpfObjectFile.Open(ObjectPath("pinned_state"), options))
+        using (var first = BpfObjectFile.Open(Repository.BpfObject("pinned_state"), options))
         using (var loaded = first.Load())
         {
             var prog = loaded.GetProgram("xdp_state");
@@ -346,7 +346,7 @@ public sealed class BpfObjectFileTests : KernelTestBase
         }
 
         // A second version of the object picks up the pinned map, and with it the state.
-        using var second = BpfObjectFile.Open(File.ReadAllBytes(ObjectPath("pinned_state")), "pinned_state_v2", options);
+        using var second = BpfObjectFile.Open(File.ReadAllBytes(Repository.BpfObject("pinned_state")), "pinned_state_v2", options);
         using var reloaded = second.Load();
         TestRun(reloaded.GetProgram("xdp_state"), UdpPacket());
         Assert.Equal(3UL, ReadU64(reloaded.GetMap("shared_state"), 0));
@@ -361,13 +361,13 @@ public sealed class BpfObjectFileTests : KernelTestBase
             Bpf.Pin(wrong, Path.Combine(root, "shared_state"));
         }
 
-        using var obj = BpfObjectFile.Open(ObjectPath("pinned_state"), new BpfObjectOpenOptions { PinRootPath = root });
+        using var obj = BpfObjectFile.Open(Repository.BpfObject("pinned_state"), new BpfObjectOpenOptions { PinRootPath = root });
         var ex = Assert.Throws<LibbpfException>(() => obj.Load());
         Assert.Contains("bpf_object__load('pinned_state')", ex.Message, StringComparison.Ordinal);
         Assert.Contains($"couldn't reuse pinned map at '{root}/shared_state': parameter mismatch", ex.Message, StringComparison.Ordinal);
         Assert.Contains(ex.LibbpfLog, m => m.Level == LibbpfLogLevel.Warning);
 
-        var badRoot = Assert.Throws<ArgumentException>(() => BpfObjectFile.Open(ObjectPath("pinned_state"), new BpfObjectOpenOptions { PinRootPath = root + "/missing" }));
+        var badRoot = Assert.Throws<ArgumentException>(() => BpfObjectFile.Open(Repository.BpfObject("pinned_state"), new BpfObjectOpenOptions { PinRootPath = root + "/missing" }));
         Assert.Contains("is not an existing directory", badRoot.Message, StringComparison.Ordinal);
     }
 

@@ -1,5 +1,4 @@
 // Capability sets, requirements of BPF operations, and real drops (in a child process, since they cannot be undone).
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using BpfLifecycle.Interop;
 using BpfLifecycle.TestKit;
@@ -169,26 +168,9 @@ public sealed class CapabilityTests : KernelTestBase
         Assert.True(File.Exists(dll), $"{dll} is missing: the test project references BpfLifecycle.CapsProbe so it is built next to the tests.");
         var dotnetRoot = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
         var host = Path.Combine(dotnetRoot, "dotnet");
-        var psi = new ProcessStartInfo(File.Exists(host) ? host : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(dll);
-        psi.ArgumentList.Add("--keep");
-        psi.ArgumentList.Add(keep);
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            process.Kill();
-            Assert.Fail("The capability probe did not finish within 60 s.");
-        }
-
-        Assert.True(process.ExitCode == 0, $"probe exited with {process.ExitCode}: {stderr.Result}{stdout.Result}");
-        return stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        var (code, stdout, stderr) = Tool.Run(File.Exists(host) ? host : "dotnet", [dll, "--keep", keep], TimeSpan.FromSeconds(60));
+        Assert.True(code == 0, $"probe exited with {code}: {stderr}{stdout}");
+        return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(l => l.Split('=', 2))
             .ToDictionary(p => p[0], p => p[1]);
     }

@@ -1,6 +1,5 @@
 // Checks the libbpf and BTF struct layouts the binding declares against the installed C headers: a small C
 // program built with the host compiler prints offsetof/sizeof for every field the SDK uses.
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using BpfLifecycle.Interop.Native;
 using BpfLifecycle.TestKit;
@@ -38,8 +37,8 @@ public sealed class LibbpfAbiLayoutTests
             var src = Path.Combine(dir.FullName, "layout.c");
             var exe = Path.Combine(dir.FullName, "layout");
             File.WriteAllText(src, c.ToString());
-            Run("clang-14", $"-I/usr/include/{RuntimeInformation.ProcessArchitecture switch { Architecture.Arm64 => "aarch64", _ => "x86_64" }}-linux-gnu -o {exe} {src}");
-            var actual = Run(exe, string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            Tool.RunChecked("clang-14", $"-I/usr/include/{RuntimeInformation.ProcessArchitecture switch { Architecture.Arm64 => "aarch64", _ => "x86_64" }}-linux-gnu", "-o", exe, src);
+            var actual = Tool.RunChecked(exe).Split('\n', StringSplitOptions.RemoveEmptyEntries)
                 .Select(l => l.Split(' '))
                 .ToDictionary(p => $"{p[0]} {p[1]} {p[2]}", p => int.Parse(p[3], System.Globalization.CultureInfo.InvariantCulture));
 
@@ -67,15 +66,5 @@ public sealed class LibbpfAbiLayoutTests
         {
             dir.Delete(recursive: true);
         }
-    }
-
-    private static string Run(string file, string args)
-    {
-        using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var stdout = p.StandardOutput.ReadToEnd();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{file} {args} failed ({p.ExitCode}): {stderr}");
-        return stdout;
     }
 }

@@ -1,5 +1,5 @@
-// Test support for the libbpf binding tests: locating the committed BPF objects, running a loaded program once
-// with BPF_PROG_TEST_RUN, and listing every anonymous-inode descriptor (BPF objects and BTF) the process holds.
+// Test support for the libbpf binding tests: running a loaded program once with BPF_PROG_TEST_RUN on a UDP frame and
+// reading a u64 counter.
 using System.Runtime.InteropServices;
 using BpfLifecycle.Interop.Native;
 
@@ -7,9 +7,6 @@ namespace BpfLifecycle.Interop.Tests;
 
 internal static unsafe class LibbpfTestSupport
 {
-    /// <summary>The path of a committed object, bpf/obj/&lt;name&gt;.o, found by walking up from the test binaries.</summary>
-    public static string ObjectPath(string name) => BpfLifecycle.TestKit.Repository.BpfObject(name);
-
     /// <summary>Runs a program once over <paramref name="packet"/> and returns its return value.</summary>
     public static uint TestRun(BpfProgramHandle program, ReadOnlySpan<byte> packet)
         => Bpf.TestRun(program, packet, new byte[packet.Length + 256]).ReturnValue;
@@ -22,27 +19,6 @@ internal static unsafe class LibbpfTestSupport
         p[14] = 0x45; // version 4, IHL 5
         p[23] = 17; // UDP
         return p;
-    }
-
-    /// <summary>Every descriptor of this process that points at an anonymous inode (bpf-map, bpf-prog, btf, ...).</summary>
-    public static Dictionary<int, string> AnonInodeFds()
-    {
-        var result = new Dictionary<int, string>();
-        foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
-        {
-            try
-            {
-                if (new FileInfo(entry).LinkTarget is { } target && target.StartsWith("anon_inode:", StringComparison.Ordinal))
-                {
-                    result[int.Parse(Path.GetFileName(entry), System.Globalization.CultureInfo.InvariantCulture)] = target;
-                }
-            }
-            catch (IOException)
-            {
-            }
-        }
-
-        return result;
     }
 
     public static ulong ReadU64(BpfMapHandle map, uint key)

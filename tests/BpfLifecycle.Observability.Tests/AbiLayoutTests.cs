@@ -1,6 +1,5 @@
 // Checks the C# mirror of bpf_lifecycle.h against the header itself: a C file of _Static_assert(offsetof(...))
 // generated from the C# layouts is compiled with clang for the BPF target, so any drift fails the build of it.
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -11,7 +10,7 @@ namespace BpfLifecycle.Observability.Tests;
 
 public sealed class AbiLayoutTests
 {
-    private static readonly string Header = Path.Combine(AppContext.BaseDirectory, "bpf", "bpf_lifecycle.h");
+    private static string Header => Repository.BpfHeader("bpf_lifecycle.h");
 
     private static void Struct<T>(StringBuilder c, string cName, Func<string, string>? fieldName = null, bool wholeStruct = true) where T : unmanaged
     {
@@ -94,20 +93,9 @@ public sealed class AbiLayoutTests
         {
             var file = Path.Combine(dir.FullName, "layout.c");
             File.WriteAllText(file, source);
-            var psi = new ProcessStartInfo("clang-14")
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-            };
-            foreach (var a in new[] { "-target", "bpf", "-fsyntax-only", "-Wall", "-Werror", "-I", Path.GetDirectoryName(Header)!, "-I", $"/usr/include/{RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant().Replace("x64", "x86_64", StringComparison.Ordinal).Replace("arm64", "aarch64", StringComparison.Ordinal)}-linux-gnu", file })
-            {
-                psi.ArgumentList.Add(a);
-            }
-
-            using var p = Process.Start(psi)!;
-            var stderr = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            return (p.ExitCode, stderr);
+            var arch = RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant().Replace("x64", "x86_64", StringComparison.Ordinal).Replace("arm64", "aarch64", StringComparison.Ordinal);
+            var (code, _, stderr) = Tool.Run("clang-14", ["-target", "bpf", "-fsyntax-only", "-Wall", "-Werror", "-I", Path.GetDirectoryName(Header)!, "-I", $"/usr/include/{arch}-linux-gnu", file]);
+            return (code, stderr);
         }
         finally
         {

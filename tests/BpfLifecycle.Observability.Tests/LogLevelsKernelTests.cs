@@ -25,7 +25,7 @@ public sealed class LogLevelsKernelTests : KernelTestBase
         using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(logs)));
         using var monitor = new BpfMonitor(new ObservabilityOptions(), new BpfLifecycleMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()), new FakeTimeProvider(), loggerFactory);
 
-        using var file = BpfObjectFile.Open(Path.Combine(AppContext.BaseDirectory, "bpf", "obs_levels.o"));
+        using var file = BpfObjectFile.Open(Repository.BpfObject("obs_levels"));
         file.SetGlobal(BpfLcAbi.VersionIdGlobal, 0xABCDEF0123456789ul);
         using var loaded = file.Load();
         var tag = 99ul;
@@ -68,7 +68,7 @@ public sealed class MalformedRecordsKernelTests : KernelTestBase
         using var malformedMeter = new MetricCollector<long>(factory, BpfLifecycleMetrics.MeterName, BpfLifecycleMetrics.Names.RingBufferMalformedRecords);
         using var forwardedMeter = new MetricCollector<long>(factory, BpfLifecycleMetrics.MeterName, BpfLifecycleMetrics.Names.RingBufferRecords);
 
-        using var file = BpfObjectFile.Open(Path.Combine(AppContext.BaseDirectory, "bpf", "obs_levels.o"));
+        using var file = BpfObjectFile.Open(Repository.BpfObject("obs_levels"));
         using var loaded = file.Load();
         var one = 1ul;
         var key = BpfLcConfigKey.Create("emit_malformed");

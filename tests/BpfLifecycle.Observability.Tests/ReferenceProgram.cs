@@ -3,6 +3,7 @@
 using System.Runtime.InteropServices;
 using BpfLifecycle.Interop;
 using BpfLifecycle.Observability.Abi;
+using BpfLifecycle.TestKit;
 
 namespace BpfLifecycle.Observability.Tests;
 
@@ -11,11 +12,9 @@ internal sealed class ReferenceProgram : IDisposable
 {
     private readonly LoadedBpfObject _loaded;
 
-    public static string ObjectPath => Path.Combine(AppContext.BaseDirectory, "bpf", "lifecycle_xdp.o");
-
     public ReferenceProgram(ulong versionId, uint errorEvery = 0)
     {
-        using var file = BpfObjectFile.Open(ObjectPath);
+        using var file = BpfObjectFile.Open(Repository.BpfObject("lifecycle_xdp"));
         file.SetGlobal(BpfLcAbi.VersionIdGlobal, versionId);
         file.SetGlobal("error_every", errorEvery);
         _loaded = file.Load();

@@ -7,7 +7,7 @@ namespace BpfLifecycle.Security.Tests;
 
 public sealed class AuditLogTests : IDisposable
 {
-    private readonly string _dir = TestFiles.NewTempDirectory();
+    private readonly string _dir = Directory.CreateTempSubdirectory("bpflc-sec-").FullName;
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 26, 8, 0, 0, TimeSpan.Zero));
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

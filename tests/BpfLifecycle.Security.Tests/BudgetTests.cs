@@ -20,8 +20,7 @@ public sealed class BudgetTests : KernelTestBase
 
     public BudgetTests()
     {
-        _dir = TestFiles.NewTempDirectory();
-        Defer(() => Directory.Delete(_dir, true));
+        _dir = NewTempDirectory();
     }
 
     public static TheoryData<BpfMapSpec> Specs => new()
@@ -67,7 +66,7 @@ public sealed class BudgetTests : KernelTestBase
     [Fact]
     public void Estimate_from_an_object_file_before_load_equals_the_kernel_figure_after_load()
     {
-        using var file = BpfObjectFile.Open(TestFiles.BpfObject("lifecycle_xdp.o"));
+        using var file = BpfObjectFile.Open(Repository.BpfObject("lifecycle_xdp.o"));
         var specs = file.Maps.Select(m => m.Spec).ToArray();
         Assert.Contains(specs, s => s.Name == "bpflc_logs");
         Assert.Contains(file.Maps, m => m.IsInternal);
@@ -261,7 +260,7 @@ public sealed class BudgetTests : KernelTestBase
         using var audit = new FileAuditLog(new FileAuditLogOptions { Path = Path.Combine(_dir, "audit.jsonl") });
         using var config = RuntimeConfigMap.OpenOrCreate(Path.Combine(pins, "bpflc_config"), audit);
         config.Set("log_sample_percent", 100, "initial");
-        using var file = BpfObjectFile.Open(TestFiles.BpfObject("lifecycle_xdp.o"));
+        using var file = BpfObjectFile.Open(Repository.BpfObject("lifecycle_xdp.o"));
         file.ReuseMap(RuntimeConfigMap.MapName, config.Handle);
         using var loaded = file.Load();
         var program = loaded.GetProgram("lifecycle_xdp");

@@ -45,8 +45,7 @@ public sealed class CapabilityGateTests : KernelTestBase
     [Fact]
     public async Task Gate_names_the_missing_capabilities_and_the_operations_that_need_them()
     {
-        var dir = TestFiles.NewTempDirectory();
-        Defer(() => Directory.Delete(dir, true));
+        var dir = NewTempDirectory();
         var ctx = Context(dir, "xdp:veth0", "tracepoint:sched/sched_switch");
         var ct = TestContext.Current.CancellationToken;
 
@@ -69,8 +68,7 @@ public sealed class CapabilityGateTests : KernelTestBase
     [Fact]
     public void After_the_drop_hook_the_gate_refuses_and_the_kernel_agrees()
     {
-        var dir = TestFiles.NewTempDirectory();
-        Defer(() => Directory.Delete(dir, true));
+        var dir = NewTempDirectory();
         var ctx = Context(dir, "xdp:veth0");
         using var audit = new FileAuditLog(new FileAuditLogOptions { Path = Path.Combine(dir, "audit.jsonl") });
         var options = new CapabilityDropOptions();

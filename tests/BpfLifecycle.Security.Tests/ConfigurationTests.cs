@@ -16,7 +16,7 @@ namespace BpfLifecycle.Security.Tests;
 
 public sealed class ConfigurationTests : IDisposable
 {
-    private readonly string _dir = TestFiles.NewTempDirectory();
+    private readonly string _dir = Directory.CreateTempSubdirectory("bpflc-sec-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 

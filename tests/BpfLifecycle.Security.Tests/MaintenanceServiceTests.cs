@@ -18,8 +18,7 @@ public sealed class MaintenanceServiceTests : KernelTestBase
     public async Task The_loop_runs_every_interval_and_cleans_up_idle_programs()
     {
         var root = NewPinDirectory();
-        var dir = TestFiles.NewTempDirectory();
-        Defer(() => Directory.Delete(dir, true));
+        var dir = NewTempDirectory();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var services = new ServiceCollection().AddLogging();
         services.AddSingleton<TimeProvider>(time);

@@ -15,12 +15,11 @@ public sealed class RuntimeConfigTests : KernelTestBase
     public void A_running_program_changes_its_sampling_after_a_config_write_without_reload()
     {
         var pins = NewPinDirectory();
-        var dir = TestFiles.NewTempDirectory();
-        Defer(() => Directory.Delete(dir, true));
+        var dir = NewTempDirectory();
         using var audit = new FileAuditLog(new FileAuditLogOptions { Path = Path.Combine(dir, "audit.jsonl") });
         using var config = RuntimeConfigMap.OpenOrCreate(Path.Combine(pins, "bpflc_config"), audit);
 
-        using var file = BpfObjectFile.Open(TestFiles.BpfObject("lifecycle_xdp.o"));
+        using var file = BpfObjectFile.Open(Repository.BpfObject("lifecycle_xdp.o"));
         file.ReuseMap(RuntimeConfigMap.MapName, config.Handle);
         using var loaded = file.Load();
         var program = loaded.GetProgram("lifecycle_xdp");

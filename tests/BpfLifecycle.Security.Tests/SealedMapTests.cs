@@ -131,8 +131,7 @@ public sealed class SealedMapTests : KernelTestBase
         Assert.Contains($"needs value size {ValueSize + SealedValue.Overhead}", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => SealedMap.CreateSpec("x", BpfMapType.RingBuf, 4, 8, 4096));
 
-        var dir = TestFiles.NewTempDirectory();
-        Defer(() => Directory.Delete(dir, true));
+        var dir = NewTempDirectory();
         Assert.Contains("holds no", Assert.Throws<InvalidOperationException>(() => new DirectorySealingKeyProvider(dir)).Message, StringComparison.Ordinal);
         var keyFile = Path.Combine(dir, "3.key");
         File.WriteAllText(keyFile, Convert.ToBase64String(new byte[32]));
@@ -152,8 +151,7 @@ public sealed class SealedMapTests : KernelTestBase
     [Fact]
     public void Every_access_is_audited_with_the_key_hashed()
     {
-        var dir = TestFiles.NewTempDirectory();
-        Defer(() => Directory.Delete(dir, true));
+        var dir = NewTempDirectory();
         var path = Path.Combine(dir, "audit.jsonl");
         using var audit = new FileAuditLog(new FileAuditLogOptions { Path = path });
         using var keys = InMemorySealingKeyProvider.CreateRandom();

@@ -14,7 +14,7 @@ public sealed class SignatureTests : IDisposable
     public SignatureTests()
     {
         KernelTest.RequireTool("openssl");
-        _dir = TestFiles.NewTempDirectory();
+        _dir = Directory.CreateTempSubdirectory("bpflc-sec-").FullName;
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

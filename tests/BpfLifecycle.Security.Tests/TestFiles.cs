@@ -1,31 +1,20 @@
-// Shared helpers: the repository root, temporary directories, and running openssl.
-using System.Diagnostics;
+// Shared helpers: artifact directories, and openssl keys and signatures.
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using BpfLifecycle.Deployment.Artifacts;
+using BpfLifecycle.TestKit;
 
 namespace BpfLifecycle.Security.Tests;
 
 internal static class TestFiles
 {
-    public static string RepoRoot => BpfLifecycle.TestKit.Repository.Root;
-
-    public static string BpfObject(string name) => BpfLifecycle.TestKit.Repository.BpfObject(name);
-
-    public static string NewTempDirectory()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "bpflc-sec-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
-
     /// <summary>Writes an unsigned artifact directory for bpf/obj/lifecycle_xdp.o.</summary>
     public static string WriteArtifact(string parent, string name = "lifecycle-xdp", string version = "1.0.0")
     {
         var dir = Path.Combine(parent, $"{name}-{version}");
         Directory.CreateDirectory(dir);
-        var obj = File.ReadAllBytes(BpfObject("lifecycle_xdp.o"));
+        var obj = File.ReadAllBytes(Repository.BpfObject("lifecycle_xdp"));
         File.WriteAllBytes(Path.Combine(dir, "lifecycle_xdp.o"), obj);
         var manifest = new ArtifactManifest
         {
@@ -42,23 +31,7 @@ internal static class TestFiles
 
 internal static class OpenSsl
 {
-    public static void Run(params string[] args)
-    {
-        var psi = new ProcessStartInfo("openssl") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEnd();
-        p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"openssl {string.Join(' ', args)} failed ({p.ExitCode}): {stderr}");
-        }
-    }
+    public static void Run(params string[] args) => Tool.RunChecked("openssl", args);
 
     /// <summary>Makes a P-256 key pair; returns (private key path, public key path).</summary>
     public static (string Private, string Public) EcKey(string dir, string name, string curve = "prime256v1")

@@ -27,12 +27,11 @@ public static class KernelTest
         }
     }
 
-    /// <summary>Fails or skips unless a command-line tool exists.</summary>
+    /// <summary>Fails or skips unless a command-line tool exists (see <see cref="Tool.Find"/>).</summary>
     public static void RequireTool(string tool)
     {
         Require();
-        var found = Environment.GetEnvironmentVariable("PATH")!.Split(':').Any(d => File.Exists(Path.Combine(d, tool)));
-        if (!found)
+        if (Tool.Find(tool) is null)
         {
             if (IsCi)
             {
@@ -92,6 +91,13 @@ public static class BpfFds
 {
     /// <summary>Maps each open BPF-related fd to its kind.</summary>
     public static Dictionary<int, string> Snapshot()
+        => Where(target => target.StartsWith("anon_inode:bpf", StringComparison.Ordinal) || target.Contains("perf_event", StringComparison.Ordinal));
+
+    /// <summary>Maps every fd that points at an anonymous inode (bpf-map, bpf-prog, btf, ...) to its kind.</summary>
+    public static Dictionary<int, string> AnonymousInodes()
+        => Where(target => target.StartsWith("anon_inode:", StringComparison.Ordinal));
+
+    private static Dictionary<int, string> Where(Func<string, bool> keep)
     {
         var result = new Dictionary<int, string>();
         foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
@@ -106,7 +112,7 @@ public static class BpfFds
                 continue;
             }
 
-            if (target is not null && (target.StartsWith("anon_inode:bpf", StringComparison.Ordinal) || target.Contains("perf_event", StringComparison.Ordinal)))
+            if (target is not null && keep(target))
             {
                 result[int.Parse(Path.GetFileName(entry), System.Globalization.CultureInfo.InvariantCulture)] = target;
             }
@@ -147,6 +153,14 @@ public abstract class KernelTestBase : IDisposable
     {
         var dir = Path.Combine("/sys/fs/bpf", "bpflc-test-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(dir);
+        Defer(() => { if (Directory.Exists(dir)) { Directory.Delete(dir, recursive: true); } });
+        return dir;
+    }
+
+    /// <summary>A fresh directory under the system temporary directory, removed (with its contents) at the end of the test.</summary>
+    protected string NewTempDirectory()
+    {
+        var dir = Directory.CreateTempSubdirectory("bpflc-test-").FullName;
         Defer(() => { if (Directory.Exists(dir)) { Directory.Delete(dir, recursive: true); } });
         return dir;
     }

@@ -1,27 +1,58 @@
 // A throwaway network namespace joined to the root namespace by a veth pair, for attaching XDP and TCX programs to a
-// device that real packets arrive on. Everything it creates has a unique name and is deleted on dispose.
-using System.Diagnostics;
+// device that real packets arrive on. A UDP socket opened inside the namespace (setns on a short-lived thread) sends
+// from this process, tens of thousands of packets a second if asked. Static neighbour entries and no IPv6 keep stray
+// packets (ARP, router solicitations) off the hooks, so counts are exactly what a test sent. Everything it creates has
+// a unique name and is deleted on dispose, also after a failed test, and at process exit or SIGTERM if a test never
+// disposed it.
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace BpfLifecycle.TestKit;
 
 /// <summary>
 /// Creates network namespace <see cref="Namespace"/> and a veth pair: <see cref="HostInterface"/> stays in the root
 /// namespace (attach programs there: packets sent from the namespace arrive on it) and <see cref="PeerInterface"/> lives
-/// in the new namespace. Both ends get addresses of a random 10.x.y.0/30 test subnet and are brought up.
-/// Dispose deletes the namespace and the veth, also after a failed test.
+/// in the new namespace. Both ends get addresses of a random 10.x.y.0/30 test subnet, static neighbour entries for each
+/// other, and are brought up. Dispose deletes the namespace and the veth, also after a failed test.
 /// </summary>
-public sealed class NetworkNamespacePair : IDisposable
+public sealed partial class NetworkNamespacePair : IDisposable
 {
-    private bool _disposed;
+    /// <summary>The UDP discard port, where <see cref="SendUdp"/> sends by default: nothing listens there.</summary>
+    public const int DiscardPort = 9;
+
+    /// <summary>
+    /// Datagrams sent between two pauses unless a caller says otherwise: well below the 256-packet ring of a veth with
+    /// native XDP and the per-CPU backlog, so no packet is dropped before a hook sees it.
+    /// </summary>
+    public const int DefaultBurst = 64;
+
+    private const int CLONE_NEWNET = 0x40000000;
+    private static readonly byte[] s_payload = "bpflc-test-payload"u8.ToArray();
+    private static readonly Lock s_liveLock = new();
+    private static readonly HashSet<NetworkNamespacePair> s_live = [];
+
+    // Since .NET 10 a SIGTERM ends the process without raising ProcessExit: a handler of its own deletes the live pairs
+    // first, and the signal's default action (termination) follows.
+    private static readonly PosixSignalRegistration s_onSigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => DisposeAllLive());
+    private readonly Socket? _sender;
+    private bool _createdNamespace;
+    private bool _createdLink;
+    private int _disposed;
+
+    static NetworkNamespacePair()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => DisposeAllLive();
+        GC.KeepAlive(s_onSigterm);
+    }
 
     /// <summary>Creates the namespace and the veth pair.</summary>
     public NetworkNamespacePair()
     {
         KernelTest.RequireTool("ip");
-        var suffix = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 4));
+        var id = Guid.NewGuid().ToByteArray()[..4];
+        var suffix = Convert.ToHexStringLower(id);
         Namespace = "bpflc-" + suffix;
         HostInterface = "blh" + suffix;
         PeerInterface = "blp" + suffix;
@@ -30,19 +61,34 @@ public sealed class NetworkNamespacePair : IDisposable
         var b4 = Random.Shared.Next(0, 64) * 4;
         HostAddress = IPAddress.Parse($"10.{b2}.{b3}.{b4 + 1}");
         PeerAddress = IPAddress.Parse($"10.{b2}.{b3}.{b4 + 2}");
+        // Locally administered MACs from the random suffix, known up front for the static neighbour entries.
+        var mac = string.Join(':', id.Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+        var hostMac = "02:b1:" + mac;
+        var peerMac = "02:b2:" + mac;
+        lock (s_liveLock)
+        {
+            s_live.Add(this);
+        }
+
         try
         {
             Ip($"netns add {Namespace}");
-            Ip($"link add {HostInterface} type veth peer name {PeerInterface} netns {Namespace}");
+            _createdNamespace = true;
+            Ip($"link add {HostInterface} address {hostMac} type veth peer name {PeerInterface} address {peerMac} netns {Namespace}");
+            _createdLink = true;
             // No IPv6 on the test veths: router solicitations and MLD reports would be stray packets on the hook.
             Sysctl(null, $"net.ipv6.conf.{HostInterface}.disable_ipv6=1");
             Sysctl(Namespace, $"net.ipv6.conf.{PeerInterface}.disable_ipv6=1");
             Ip($"addr add {HostAddress}/30 dev {HostInterface}");
             Ip($"-n {Namespace} addr add {PeerAddress}/30 dev {PeerInterface}");
+            // Static neighbours both ways: no ARP exchange mixed into the counted traffic.
+            Ip($"neigh replace {PeerAddress} lladdr {peerMac} dev {HostInterface} nud permanent");
+            Ip($"-n {Namespace} neigh replace {HostAddress} lladdr {hostMac} dev {PeerInterface} nud permanent");
             Ip($"link set {HostInterface} up");
             Ip($"-n {Namespace} link set lo up");
             Ip($"-n {Namespace} link set {PeerInterface} up");
             HostIfIndex = BpfLifecycle.Interop.NetworkInterfaces.IndexOf(HostInterface);
+            _sender = OpenSocketInNamespace(Namespace);
         }
         catch
         {
@@ -72,31 +118,37 @@ public sealed class NetworkNamespacePair : IDisposable
     /// <summary>The interface index of <paramref name="ifname"/> inside <see cref="Namespace"/> (e.g. of <see cref="PeerInterface"/>).</summary>
     public int IfIndexInNamespace(string ifname)
     {
-        var (code, output) = RunAsync("ip", ["-n", Namespace, "-o", "link", "show", "dev", ifname], CancellationToken.None).GetAwaiter().GetResult();
-        var colon = output.IndexOf(':', StringComparison.Ordinal);
-        if (code != 0 || colon <= 0)
+        var result = Tool.Run("ip", ["-n", Namespace, "-o", "link", "show", "dev", ifname]);
+        var colon = result.Output.IndexOf(':', StringComparison.Ordinal);
+        if (result.ExitCode != 0 || colon <= 0)
         {
-            throw new InvalidOperationException($"No interface '{ifname}' in namespace {Namespace}: {output}");
+            throw new InvalidOperationException($"No interface '{ifname}' in namespace {Namespace}: {result.Output}");
         }
 
-        return int.Parse(output.AsSpan(0, colon), CultureInfo.InvariantCulture);
+        return int.Parse(result.Output.AsSpan(0, colon), CultureInfo.InvariantCulture);
     }
 
     /// <summary>
-    /// Sends <paramref name="count"/> UDP datagrams from inside the namespace to <see cref="HostAddress"/>:<paramref name="port"/>,
-    /// pausing <paramref name="pauseMs"/> ms after every <paramref name="burst"/> datagrams so a receiver keeps up.
-    /// Completes when the sender process exits; fails if it exits with an error.
+    /// Sends <paramref name="count"/> UDP datagrams from inside the namespace to <see cref="HostAddress"/>:<paramref name="port"/>
+    /// on the calling thread, pausing <paramref name="pauseMs"/> ms after every <paramref name="burst"/> datagrams so the
+    /// veth and a receiver keep up. Returns the number sent (<paramref name="count"/>).
     /// </summary>
-    public async Task SendUdpAsync(int count, int port, int burst = 50, double pauseMs = 1, CancellationToken cancellationToken = default)
+    public int SendUdp(int count, int port = DiscardPort, int burst = DefaultBurst, double pauseMs = 1)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        var script = string.Create(CultureInfo.InvariantCulture,
-            $"import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range({count}):\n s.sendto(b'bpflc-test-payload',('{HostAddress}',{port}))\n if (i+1)%{burst}==0: time.sleep({pauseMs / 1000.0})\n");
-        var (code, output) = await RunAsync("ip", ["netns", "exec", Namespace, "python3", "-c", script], cancellationToken).ConfigureAwait(false);
-        if (code != 0)
-        {
-            throw new InvalidOperationException($"UDP sender in namespace {Namespace} failed with exit code {code}: {output}");
-        }
+        ValidateSend(count, burst);
+        return Send(count, port, burst, pauseMs, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="count"/> UDP datagrams from inside the namespace to <see cref="HostAddress"/>:<paramref name="port"/>
+    /// on a thread of their own, pausing <paramref name="pauseMs"/> ms after every <paramref name="burst"/> datagrams so the
+    /// veth and a receiver keep up. Completes when all are sent; fails if sending fails; stops with an
+    /// <see cref="OperationCanceledException"/> between two bursts when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    public Task SendUdpAsync(int count, int port, int burst = DefaultBurst, double pauseMs = 1, CancellationToken cancellationToken = default)
+    {
+        ValidateSend(count, burst);
+        return Task.Factory.StartNew(() => Send(count, port, burst, pauseMs, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>A UDP socket bound to <see cref="HostAddress"/>:<paramref name="port"/> in the root namespace, with a large receive buffer.</summary>
@@ -142,29 +194,113 @@ public sealed class NetworkNamespacePair : IDisposable
         return received;
     }
 
-    /// <summary>Deletes the namespace (which removes its veth end) and the root end of the pair.</summary>
+    /// <summary>Closes the sender and deletes the root end of the pair (which removes the peer) and the namespace.</summary>
     public void Dispose()
     {
-        if (_disposed)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
 
-        _disposed = true;
-        TryIp($"link del {HostInterface}");
-        TryIp($"netns del {Namespace}");
-    }
-
-    private static void Ip(string args)
-    {
-        var (code, output) = RunAsync("ip", args.Split(' '), CancellationToken.None).GetAwaiter().GetResult();
-        if (code != 0)
+        try
         {
-            throw new InvalidOperationException($"'ip {args}' failed with exit code {code}: {output}");
+            // The socket holds a reference to the namespace: close it before the namespace goes.
+            _sender?.Dispose();
+            if (_createdLink)
+            {
+                TryIp($"link del {HostInterface}");
+            }
+
+            if (_createdNamespace)
+            {
+                TryIp($"netns del {Namespace}");
+            }
+        }
+        finally
+        {
+            lock (s_liveLock)
+            {
+                s_live.Remove(this);
+            }
         }
     }
 
-    private static void TryIp(string args) => RunAsync("ip", args.Split(' '), CancellationToken.None).GetAwaiter().GetResult();
+    private static void DisposeAllLive()
+    {
+        NetworkNamespacePair[] left;
+        lock (s_liveLock)
+        {
+            left = [.. s_live];
+        }
+
+        foreach (var pair in left)
+        {
+            pair.Dispose();
+        }
+    }
+
+    private static void ValidateSend(int count, int burst)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(burst);
+    }
+
+    private int Send(int count, int port, int burst, double pauseMs, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var target = new IPEndPoint(HostAddress, port);
+        var pause = TimeSpan.FromMilliseconds(pauseMs);
+        for (var i = 0; i < count; i++)
+        {
+            _sender!.SendTo(s_payload, target);
+            // Also after the last burst: back-to-back calls (a sender loop) stay paced.
+            if (i % burst == burst - 1)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (pause > TimeSpan.Zero)
+                {
+                    Thread.Sleep(pause);
+                }
+            }
+        }
+
+        return count;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setns(int fd, int nstype);
+
+    private static Socket OpenSocketInNamespace(string ns)
+    {
+        Socket? socket = null;
+        Exception? error = null;
+        // setns changes the namespace of the calling thread only, and a socket keeps the namespace it was created in:
+        // a thread of its own joins the namespace, opens the socket and ends.
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                using var handle = File.OpenHandle($"/run/netns/{ns}");
+                if (setns((int)handle.DangerousGetHandle(), CLONE_NEWNET) != 0)
+                {
+                    throw new IOException($"setns({ns}) failed: errno {Marshal.GetLastPInvokeError()}");
+                }
+
+                socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        return socket ?? throw new IOException($"Could not open a socket in namespace {ns}.", error);
+    }
+
+    private static void Ip(string args) => Tool.RunChecked("ip", args.Split(' '));
+
+    private static void TryIp(string args) => Tool.Run("ip", args.Split(' '));
 
     private static void Sysctl(string? ns, string setting)
     {
@@ -179,31 +315,6 @@ public sealed class NetworkNamespacePair : IDisposable
             return;
         }
 
-        RunAsync("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", setting], CancellationToken.None).GetAwaiter().GetResult();
-    }
-
-    /// <summary>Runs a command and returns its exit code and combined output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string file, IEnumerable<string> args, CancellationToken cancellationToken)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"Cannot start {file}.");
-        var stdout = p.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = p.StandardError.ReadToEndAsync(cancellationToken);
-        try
-        {
-            await p.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            p.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (p.ExitCode, (await stdout.ConfigureAwait(false)) + (await stderr.ConfigureAwait(false)));
+        Tool.Run("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", setting]);
     }
 }

@@ -1,4 +1,4 @@
-// Where the test binaries find the repository: its root and the committed BPF objects.
+// Where the test binaries find the repository: its root, the committed BPF objects and the SDK's BPF headers.
 namespace BpfLifecycle.TestKit;
 
 /// <summary>Paths inside the repository the tests run from.</summary>
@@ -14,6 +14,13 @@ public static class Repository
     {
         var path = Path.Combine(Root, "bpf", "obj", name.EndsWith(".o", StringComparison.Ordinal) ? name : name + ".o");
         return File.Exists(path) ? path : throw new FileNotFoundException($"{path} not found; run bpf/build.sh.", path);
+    }
+
+    /// <summary>The SDK's BPF header <c>bpf/include/&lt;name&gt;</c> (e.g. <c>bpf_lifecycle.h</c>).</summary>
+    public static string BpfHeader(string name)
+    {
+        var path = Path.Combine(Root, "bpf", "include", name);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{path} not found.", path);
     }
 
     private static string FindRoot()

@@ -18,7 +18,7 @@ public static class TestEnvironment
                 return;
             }
 
-            var (code, output) = NetworkNamespacePair.RunAsync("mount", ["-t", "tracefs", "tracefs", "/sys/kernel/tracing"], CancellationToken.None).GetAwaiter().GetResult();
+            var (code, output) = Tool.Run("mount", ["-t", "tracefs", "tracefs", "/sys/kernel/tracing"]);
             if (code != 0)
             {
                 Assert.Fail($"tracefs is not mounted and mounting it failed: {output}");
@@ -91,7 +91,7 @@ public sealed class TestCgroup : IDisposable
 
     private static ulong GetInode(string path)
     {
-        var (code, output) = NetworkNamespacePair.RunAsync("stat", ["-c", "%i", path], CancellationToken.None).GetAwaiter().GetResult();
+        var (code, output) = Tool.Run("stat", ["-c", "%i", path]);
         return code == 0 ? ulong.Parse(output.Trim(), System.Globalization.CultureInfo.InvariantCulture) : throw new InvalidOperationException($"stat {path}: {output}");
     }
 }

@@ -121,7 +121,7 @@ public sealed class CgroupAndSocketTests : KernelTestBase
     private static async Task<int> SendFromCgroupAsync(string cgroupPath, int port, int count, CancellationToken ct)
     {
         var script = $"import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ntry:\n for i in range({count}): s.sendto(b'cg',('127.0.0.1',{port}))\nexcept PermissionError:\n sys.exit(3)\n";
-        var (code, output) = await NetworkNamespacePair.RunAsync("sh", ["-c", $"echo $$ > '{cgroupPath}/cgroup.procs' && exec python3 -c \"$0\"", script], ct);
+        var (code, output) = await Tool.RunAsync("sh", ["-c", $"echo $$ > '{cgroupPath}/cgroup.procs' && exec python3 -c \"$0\"", script], ct);
         Assert.True(code is 0 or 3, $"sender failed with {code}: {output}");
         return code;
     }

@@ -59,7 +59,7 @@ public sealed class ElfSymbolsTests
     {
         KernelTest.RequireTool("nm");
         var libc = File.ReadLines("/proc/self/maps").Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(p => p.Length >= 6 && Path.GetFileName(p[5]).StartsWith("libc.so", StringComparison.Ordinal)).Select(p => p[5]).First();
-        var (code, output) = await NetworkNamespacePair.RunAsync("nm", ["-D", "--defined-only", libc], TestContext.Current.CancellationToken);
+        var (code, output) = await Tool.RunAsync("nm", ["-D", "--defined-only", libc], TestContext.Current.CancellationToken);
         Assert.Equal(0, code);
         var nmGetpid = output.Split('\n').Select(l => l.Split(' ')).First(p => p.Length == 3 && p[2].Split('@')[0] == "getpid" && p[1] is "T" or "W");
         var getpid = ElfSymbols.ReadFunctions(libc).First(f => f.Name == "getpid");

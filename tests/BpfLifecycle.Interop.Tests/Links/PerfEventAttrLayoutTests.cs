@@ -25,9 +25,9 @@ public sealed class PerfEventAttrLayoutTests
             var lines = string.Join("\n", Fields.Select(f => $"    printf(\"{f} %zu\\n\", offsetof(struct perf_event_attr, {f}));"));
             File.WriteAllText(source, $"#include <stdio.h>\n#include <stddef.h>\n#include <linux/perf_event.h>\nint main(void) {{\n{lines}\n    printf(\"sizeof %zu\\n\", sizeof(struct perf_event_attr));\n    return 0;\n}}\n");
             var binary = Path.Combine(dir.FullName, "layout");
-            var (cc, ccOut) = await NetworkNamespacePair.RunAsync("cc", ["-o", binary, source], TestContext.Current.CancellationToken);
+            var (cc, ccOut) = await Tool.RunAsync("cc", ["-o", binary, source], TestContext.Current.CancellationToken);
             Assert.True(cc == 0, ccOut);
-            var (_, output) = await NetworkNamespacePair.RunAsync(binary, [], TestContext.Current.CancellationToken);
+            var (_, output) = await Tool.RunAsync(binary, [], TestContext.Current.CancellationToken);
             var c = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')).ToDictionary(p => p[0], p => int.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture));
 
             foreach (var field in Fields)

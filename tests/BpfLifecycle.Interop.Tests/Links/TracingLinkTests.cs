@@ -129,7 +129,7 @@ public sealed partial class TracingLinkTests : KernelTestBase
         {
             Assert.Equal(BpfPerfEventType.Uprobe, entry.Info.PerfEventType);
             Assert.Equal(BpfPerfEventType.Uretprobe, ret.Info.PerfEventType);
-            var (code, output) = await NetworkNamespacePair.RunAsync(binary, ["37"], TestContext.Current.CancellationToken);
+            var (code, output) = await Tool.RunAsync(binary, ["37"], TestContext.Current.CancellationToken);
             Assert.True(code == 0, output);
         }
 
@@ -194,7 +194,7 @@ public sealed partial class TracingLinkTests : KernelTestBase
             int main(int argc, char **argv) { int n = argc > 1 ? atoi(argv[1]) : 0, s = 0; for (int i = 0; i < n; i++) s = bpflc_probe_target(s); return s == n ? 0 : 1; }
             """);
         var binary = Path.Combine(dir.FullName, "target");
-        var (code, output) = await NetworkNamespacePair.RunAsync("cc", ["-O1", "-o", binary, source], TestContext.Current.CancellationToken);
+        var (code, output) = await Tool.RunAsync("cc", ["-O1", "-o", binary, source], TestContext.Current.CancellationToken);
         Assert.True(code == 0, $"cc failed: {output}");
         return binary;
     }

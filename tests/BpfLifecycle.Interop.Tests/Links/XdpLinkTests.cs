@@ -31,7 +31,7 @@ public sealed class XdpLinkTests : KernelTestBase
         Assert.Equal(Bpf.GetProgramInfo(prog).Id, info.ProgramId);
         Assert.Equal(link.Id, info.Id);
         Assert.True(info.IsAttached);
-        var (_, shown) = await NetworkNamespacePair.RunAsync("ip", ["link", "show", "dev", net.HostInterface], TestContext.Current.CancellationToken);
+        var (_, shown) = await Tool.RunAsync("ip", ["link", "show", "dev", net.HostInterface], TestContext.Current.CancellationToken);
         if (mode == XdpAttachMode.Generic)
         {
             Assert.Contains("xdpgeneric", shown, StringComparison.Ordinal);
