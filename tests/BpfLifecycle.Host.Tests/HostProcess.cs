@@ -23,7 +23,7 @@ internal sealed partial class HostProcess : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+    public static string RepositoryRoot => BpfLifecycle.TestKit.Repository.Root;
 
     public string StandardOutput { get { lock (_gate) { return _stdout.ToString(); } } }
 
@@ -147,19 +147,6 @@ internal sealed partial class HostProcess : IDisposable
         }
 
         _process.Dispose();
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "BpfLifecycle.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No BpfLifecycle.sln above {AppContext.BaseDirectory}.");
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

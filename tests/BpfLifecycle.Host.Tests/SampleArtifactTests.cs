@@ -24,7 +24,7 @@ public sealed class SampleArtifactTests
         Assert.Equal(stateMaps, artifact.Manifest.StateMaps);
         Assert.Equal("lifecycle_xdp", Assert.Single(artifact.Manifest.Programs).Name);
         // make-artifacts.sh copies bpf/obj/<source>.o, which bpf/build.sh --check ties to bpf/src/<source>.c.
-        var built = File.ReadAllBytes(Path.Combine(HostProcess.RepositoryRoot, "bpf", "obj", source + ".o"));
+        var built = File.ReadAllBytes(BpfLifecycle.TestKit.Repository.BpfObject(source));
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(built)), artifact.Manifest.Object.Sha256);
     }
 
