@@ -118,6 +118,7 @@ public sealed class HealthEvaluatorTests
         var r = Rule(e.Evaluate(Sample(runs: 10_000, errors: 11), baseline), HealthRules.ErrorRateVsBaseline);
         Assert.False(r.Passed);
         Assert.True(double.IsPositiveInfinity(r.Observed));
+        Assert.Equal("candidate error rate 0.11% vs baseline 0% (the baseline had none) > 1.1x baseline", r.Explanation);
     }
 
     [Fact]

@@ -53,7 +53,7 @@ public sealed class WebhookAlertSinkTests : IAsyncDisposable
     }
 
     private static Alert SampleAlert() => new(new ProgramIdentity("shop", "filter", "v2", "xdp/eth9"), HealthRules.ErrorRateVsBaseline, AlertSeverity.Critical,
-        "candidate error rate 2% vs baseline 0% (ratio inf) > 1.1x baseline", double.PositiveInfinity, 1.1, new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 8, 0, 0, TimeSpan.Zero)).GetUtcNow())
+        "candidate error rate 2% vs baseline 0% (the baseline had none) > 1.1x baseline", double.PositiveInfinity, 1.1, new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 8, 0, 0, TimeSpan.Zero)).GetUtcNow())
     {
         SuppressedCount = 4,
     };
@@ -75,7 +75,7 @@ public sealed class WebhookAlertSinkTests : IAsyncDisposable
         Assert.Equal("Bearer t0ken", headers["Authorization"]);
         using var json = JsonDocument.Parse(body);
         var root = json.RootElement;
-        Assert.Equal("[CRITICAL] shop/filter@v2 (xdp/eth9) error-rate-vs-baseline: candidate error rate 2% vs baseline 0% (ratio inf) > 1.1x baseline (repeated 4 more times)", root.GetProperty("text").GetString());
+        Assert.Equal("[CRITICAL] shop/filter@v2 (xdp/eth9) error-rate-vs-baseline: candidate error rate 2% vs baseline 0% (the baseline had none) > 1.1x baseline (repeated 4 more times)", root.GetProperty("text").GetString());
         Assert.Equal("critical", root.GetProperty("severity").GetString());
         Assert.Equal("error-rate-vs-baseline", root.GetProperty("rule").GetString());
         Assert.Equal("shop", root.GetProperty("application").GetString());

@@ -137,7 +137,8 @@ public sealed class HealthEvaluator : IHealthEvaluator
         var limit = b.ErrorRate * o.MaxErrorRateRatio;
         var ratio = b.ErrorRate > 0 ? c.ErrorRate / b.ErrorRate : (c.ErrorRate > 0 ? double.PositiveInfinity : 1);
         var passed = c.ErrorRate <= limit || c.ErrorRate <= o.ErrorRateRatioFloor;
-        var text = $"candidate error rate {Pct(c.ErrorRate)} vs baseline {Pct(b.ErrorRate)} (ratio {Ratio(ratio)}) {(passed ? "<=" : ">")} {Ratio(o.MaxErrorRateRatio)}x baseline";
+        var comparison = double.IsPositiveInfinity(ratio) ? "the baseline had none" : $"ratio {Ratio(ratio)}";
+        var text = $"candidate error rate {Pct(c.ErrorRate)} vs baseline {Pct(b.ErrorRate)} ({comparison}) {(passed ? "<=" : ">")} {Ratio(o.MaxErrorRateRatio)}x baseline";
         if (passed && c.ErrorRate > limit)
         {
             text += $" (below the {Pct(o.ErrorRateRatioFloor)} floor)";
