@@ -127,20 +127,12 @@ public sealed class ConfigurationTests : IDisposable
     }
 
     [Fact]
-    public void The_meta_package_registers_a_deployment_manager_with_the_gates_and_the_observability_health_rules()
+    public void The_meta_package_registers_a_deployment_manager_with_the_gates_and_the_monitors_health_rules()
     {
         var dir = Directory.CreateTempSubdirectory("bpflc-cfg-").FullName;
         try
         {
-            var services = new ServiceCollection().AddLogging();
-            services.AddBpfLifecycle(o =>
-            {
-                o.Application = "edge-firewall";
-                o.StateDirectory = dir;
-                o.PinRoot = "/sys/fs/bpf/bpflc-cfg-test";
-                o.Security.AllowUnsigned = true;
-            });
-            using var sp = services.BuildServiceProvider();
+            using var sp = BuildSdk(dir, o => o.PinRoot = "/sys/fs/bpf/bpflc-cfg-test");
             var deployment = sp.GetRequiredService<IOptions<BpfLifecycle.Deployment.DeploymentOptions>>().Value;
             Assert.Equal(("edge-firewall", dir, "/sys/fs/bpf/bpflc-cfg-test"), (deployment.Application, deployment.StateDirectory, deployment.BpffsRoot));
             Assert.IsType<BpfLifecycle.Observability.Health.HealthEvaluator>(sp.GetRequiredService<BpfLifecycle.Observability.Health.IHealthEvaluator>());
@@ -159,17 +151,12 @@ public sealed class ConfigurationTests : IDisposable
         var dir = Directory.CreateTempSubdirectory("bpflc-cfg-").FullName;
         try
         {
-            var services = new ServiceCollection().AddLogging();
-            services.AddBpfLifecycle(o =>
+            using var sp = BuildSdk(dir, o =>
             {
-                o.Application = "edge-firewall";
-                o.StateDirectory = dir;
-                o.Security.AllowUnsigned = true;
                 o.Alerts.Thresholds.ErrorRate = 0.2;
                 o.Rollout.MinimumRuns = 7;
                 o.Rollout.RetainedVersions = 5;
             });
-            using var sp = services.BuildServiceProvider();
             var manager = sp.GetRequiredService<BpfLifecycle.Deployment.DeploymentManager>();
             var window = TimeSpan.FromSeconds(1);
             HealthVerdict Judge(long runs, long errors) => manager.HealthEvaluator.Evaluate(new HealthSample(runs, errors, 0, 0, 0, 0, window), null).Verdict;
@@ -210,6 +197,20 @@ public sealed class ConfigurationTests : IDisposable
         var without = new ServiceCollection().AddLogging();
         without.AddBpfLifecycle(o => o.Application = "a").WithoutMaintenanceService();
         Assert.Equal(HostedServices(with) - 1, HostedServices(without));
+    }
+
+    /// <summary>The SDK for application "edge-firewall" with its state in <paramref name="stateDirectory"/>, unsigned artifacts allowed.</summary>
+    private static ServiceProvider BuildSdk(string stateDirectory, Action<BpfLifecycleOptions> configure)
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddBpfLifecycle(o =>
+        {
+            o.Application = "edge-firewall";
+            o.StateDirectory = stateDirectory;
+            o.Security.AllowUnsigned = true;
+            configure(o);
+        });
+        return services.BuildServiceProvider();
     }
 
     private static List<string> StartupFailure(IConfiguration configuration)
