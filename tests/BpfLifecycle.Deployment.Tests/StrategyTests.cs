@@ -64,7 +64,25 @@ public sealed class StrategyTests
         var strict = await RolloutStrategy.Immediate(new() { ObservationWindow = TimeSpan.FromSeconds(1), RequireEvidence = true }).ExecuteAsync(new RecordingContext(_ => Report(HealthVerdict.InsufficientEvidence)), Ct);
 
         Assert.True(lenient.Promote);
+        Assert.StartsWith("promoted with too little evidence to judge", lenient.Reason, StringComparison.Ordinal);
         Assert.False(strict.Promote);
+    }
+
+    [Fact]
+    public async Task A_promotion_without_enough_evidence_says_so_and_names_the_steps()
+    {
+        var canary = await RolloutStrategy.Canary(new() { StepsBasisPoints = [100, 1_000, 10_000], StepObservation = TimeSpan.FromSeconds(1), RunTestVectors = false })
+            .ExecuteAsync(new RecordingContext(n => n == 2 ? Healthy() : Report(HealthVerdict.InsufficientEvidence)), Ct);
+        var judged = await RolloutStrategy.Canary(new() { StepsBasisPoints = [100, 10_000], StepObservation = TimeSpan.FromSeconds(1), RunTestVectors = false })
+            .ExecuteAsync(new RecordingContext(_ => Healthy()), Ct);
+        var green = await RolloutStrategy.BlueGreen(new() { ObservationWindow = TimeSpan.FromSeconds(2), RunTestVectors = false })
+            .ExecuteAsync(new RecordingContext(_ => Report(HealthVerdict.InsufficientEvidence)), Ct);
+
+        Assert.True(canary.Promote);
+        Assert.Equal("canary promoted through every step (1% -> 10% -> 100%); too little evidence to judge at 1%, 100% (RequireEvidence rolls back instead)", canary.Reason);
+        Assert.Equal("canary healthy at every step (1% -> 100%)", judged.Reason);
+        Assert.True(green.Promote);
+        Assert.StartsWith("green promoted with too little evidence to judge (RequireEvidence rolls back instead) over 2 s", green.Reason, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -14,6 +14,11 @@ internal static class HealthJudgement
         _ => false,
     };
 
+    /// <summary>How a promoted window reads: healthy, or promoted with too little evidence to judge.</summary>
+    public static string Passed(HealthReport report) => report.Verdict == HealthVerdict.InsufficientEvidence
+        ? "promoted with too little evidence to judge (RequireEvidence rolls back instead)"
+        : "healthy";
+
     public static string Describe(HealthReport report)
     {
         var failures = report.Failures.Select(f => f.Explanation).ToList();
@@ -36,7 +41,7 @@ internal sealed class ImmediateStrategy(ImmediateRolloutOptions options) : Rollo
         var report = await context.ObserveAsync(options.ObservationWindow, cancellationToken).ConfigureAwait(false);
         return HealthJudgement.IsBad(report, options)
             ? RolloutDecision.RollBack($"unhealthy after switch: {HealthJudgement.Describe(report)}", report)
-            : RolloutDecision.PromoteCandidate($"healthy after switch: {HealthJudgement.Describe(report)}", report);
+            : RolloutDecision.PromoteCandidate($"{HealthJudgement.Passed(report)} after switch: {HealthJudgement.Describe(report)}", report);
     }
 }
 
@@ -62,7 +67,7 @@ internal sealed class BlueGreenStrategy(BlueGreenRolloutOptions options) : Rollo
             return RolloutDecision.RollBack($"green unhealthy in its observation window: {HealthJudgement.Describe(report)}", report);
         }
 
-        return RolloutDecision.PromoteCandidate($"green healthy over {options.ObservationWindow.TotalSeconds:0.###} s: {HealthJudgement.Describe(report)}", report);
+        return RolloutDecision.PromoteCandidate($"green {HealthJudgement.Passed(report)} over {options.ObservationWindow.TotalSeconds:0.###} s: {HealthJudgement.Describe(report)}", report);
     }
 }
 
@@ -84,6 +89,7 @@ internal sealed class CanaryStrategy(CanaryRolloutOptions options) : RolloutStra
         }
 
         HealthReport? last = null;
+        var unjudged = new List<string>();
         foreach (var share in options.StepsBasisPoints)
         {
             await context.SetCanaryShareAsync(share, cancellationToken).ConfigureAwait(false);
@@ -92,8 +98,16 @@ internal sealed class CanaryStrategy(CanaryRolloutOptions options) : RolloutStra
             {
                 return RolloutDecision.RollBack($"canary at {share / 100.0:0.##}% unhealthy: {HealthJudgement.Describe(last)}", last);
             }
+
+            if (last.Verdict == HealthVerdict.InsufficientEvidence)
+            {
+                unjudged.Add($"{share / 100.0:0.##}%");
+            }
         }
 
-        return RolloutDecision.PromoteCandidate($"canary healthy at every step ({string.Join(" -> ", options.StepsBasisPoints.Select(s => $"{s / 100.0:0.##}%"))})", last);
+        var steps = string.Join(" -> ", options.StepsBasisPoints.Select(s => $"{s / 100.0:0.##}%"));
+        return RolloutDecision.PromoteCandidate(unjudged.Count == 0
+            ? $"canary healthy at every step ({steps})"
+            : $"canary promoted through every step ({steps}); too little evidence to judge at {string.Join(", ", unjudged)} (RequireEvidence rolls back instead)", last);
     }
 }
