@@ -1,5 +1,6 @@
 // Runs the dotnet CLI in a child process and fails with its output when it fails.
 using System.Diagnostics;
+using BpfLifecycle.TestKit;
 
 namespace BpfLifecycle.Packaging.Tests;
 
@@ -7,15 +8,23 @@ internal static class Dotnet
 {
     public static string RepositoryRoot { get; } = BpfLifecycle.TestKit.Repository.Root;
 
-    public static Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, TimeSpan timeout, params string[] args) =>
-        ChildProcess.RunAsync(StartInfo(workingDirectory, args), timeout);
+    public static async Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, TimeSpan timeout, params string[] args)
+    {
+        var (code, output) = await Tool.RunAsync(StartInfo(workingDirectory, args), timeout);
+        return (code, output);
+    }
 
-    public static Task<string> RunCheckedAsync(string workingDirectory, TimeSpan timeout, params string[] args) =>
-        ChildProcess.RunCheckedAsync(StartInfo(workingDirectory, args), timeout);
+    public static async Task<string> RunCheckedAsync(string workingDirectory, TimeSpan timeout, params string[] args)
+    {
+        var (code, output) = await RunAsync(workingDirectory, timeout, args);
+        Assert.True(code == 0, $"'dotnet {string.Join(' ', args)}' failed with {code}:\n{output}");
+        return output;
+    }
 
     private static ProcessStartInfo StartInfo(string workingDirectory, string[] args)
     {
-        var psi = ChildProcess.StartInfo("dotnet", workingDirectory, args);
+        var psi = Tool.StartInfo("dotnet", args);
+        psi.WorkingDirectory = workingDirectory;
 
         // The child must not inherit the test host's MSBuild/test settings.
         psi.Environment.Remove("MSBuildSDKsPath");

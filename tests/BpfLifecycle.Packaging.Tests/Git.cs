@@ -1,16 +1,22 @@
 // Runs git in a child process and fails with its output when it fails.
 using System.Diagnostics;
+using BpfLifecycle.TestKit;
 
 namespace BpfLifecycle.Packaging.Tests;
 
 internal static class Git
 {
-    public static async Task<string> RunCheckedAsync(string workingDirectory, params string[] args) =>
-        (await ChildProcess.RunCheckedAsync(StartInfo(workingDirectory, args), TimeSpan.FromMinutes(1))).Trim();
+    public static async Task<string> RunCheckedAsync(string workingDirectory, params string[] args)
+    {
+        var (code, output) = await Tool.RunAsync(StartInfo(workingDirectory, args), TimeSpan.FromMinutes(1));
+        Assert.True(code == 0, $"'git {string.Join(' ', args)}' failed with {code}:\n{output}");
+        return output.Trim();
+    }
 
     private static ProcessStartInfo StartInfo(string workingDirectory, string[] args)
     {
-        var psi = ChildProcess.StartInfo("git", workingDirectory, args);
+        var psi = Tool.StartInfo("git", args);
+        psi.WorkingDirectory = workingDirectory;
 
         // A repository named by the environment (as inside a git hook) would take the place of the one in the
         // working directory.

@@ -65,15 +65,36 @@ public static class Tool
             : throw new InvalidOperationException($"'{file} {string.Join(' ', args)}' failed with exit code {result.ExitCode}: {result.Output}");
     }
 
-    private static async Task<ToolResult> RunCoreAsync(string file, IEnumerable<string> args, TimeSpan? timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// The start info for <paramref name="file"/> (resolved as by <see cref="RunAsync(string, IEnumerable{string}, CancellationToken)"/>)
+    /// with <paramref name="args"/>, to set a working directory or the environment before
+    /// <see cref="RunAsync(ProcessStartInfo, TimeSpan, CancellationToken)"/>.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(string file, IEnumerable<string> args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var psi = new ProcessStartInfo(Resolve(file)) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(Resolve(file));
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
         }
 
+        return psi;
+    }
+
+    /// <summary>Runs a prepared command (see <see cref="StartInfo"/>) with captured output; killed with a <see cref="TimeoutException"/> after <paramref name="timeout"/>.</summary>
+    public static Task<ToolResult> RunAsync(ProcessStartInfo startInfo, TimeSpan timeout, CancellationToken cancellationToken = default)
+        => RunCoreAsync(startInfo, timeout, cancellationToken);
+
+    private static Task<ToolResult> RunCoreAsync(string file, IEnumerable<string> args, TimeSpan? timeout, CancellationToken cancellationToken)
+        => RunCoreAsync(StartInfo(file, args), timeout, cancellationToken);
+
+    private static async Task<ToolResult> RunCoreAsync(ProcessStartInfo psi, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.UseShellExecute = false;
+        var file = psi.FileName;
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"Cannot start {file}.");
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (timeout is { } t)
