@@ -27,6 +27,22 @@ internal static unsafe partial class CpuClock
     }
 }
 
+/// <summary>Measures what the calling thread allocates while our side of a case runs.</summary>
+internal sealed class AllocationMeter
+{
+    /// <summary>Bytes allocated during the last <see cref="Track{T}"/>.</summary>
+    public long Last { get; private set; }
+
+    /// <summary>Runs <paramref name="measure"/> and records the bytes this thread allocated meanwhile.</summary>
+    public T Track<T>(Func<T> measure)
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var result = measure();
+        Last = GC.GetAllocatedBytesForCurrentThread() - before;
+        return result;
+    }
+}
+
 internal static unsafe class Program
 {
     private const int Rounds = 15;
@@ -95,7 +111,7 @@ internal static unsafe class Program
         {
             var ours = new List<double>();
             var theirs = new List<double>();
-            long allocated = 0;
+            var allocations = new AllocationMeter();
             for (var round = -2; round < RingRounds; round++)
             {
                 // Alternate which side goes first so drift in machine load does not favour either.
@@ -105,9 +121,7 @@ internal static unsafe class Program
                     filler.Fill(records);
                     if ((side == 0) == (round % 2 == 0))
                     {
-                        var before = GC.GetAllocatedBytesForCurrentThread();
-                        var (ns, count) = DrainOurs(ring);
-                        allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                        var (ns, count) = allocations.Track(() => DrainOurs(ring));
                         Check(count == records, $"ours drained {count} records");
                         oursNs = ns;
                     }
@@ -128,7 +142,7 @@ internal static unsafe class Program
             }
 
             Report(name, Median(ours), Median(theirs), "ns/record", lowerIsBetter: true);
-            Console.Error.WriteLine($"{name}: ours allocated {allocated} bytes for {records} records");
+            Console.Error.WriteLine($"{name}: ours allocated {allocations.Last} bytes for {records} records");
         }
         finally
         {
@@ -167,15 +181,9 @@ internal static unsafe class Program
     {
         const long iterations = 300_000;
         using var map = NewHash(1024);
-        long allocated = 0;
+        var allocations = new AllocationMeter();
         var (ours, theirs) = Alternate(
-            () =>
-            {
-                var before = GC.GetAllocatedBytesForCurrentThread();
-                var ns = LookupOurs(map, iterations);
-                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-                return (double)ns / iterations;
-            },
+            () => (double)allocations.Track(() => LookupOurs(map, iterations)) / iterations,
             () =>
             {
                 ulong sum;
@@ -183,7 +191,7 @@ internal static unsafe class Program
             });
 
         Report("map-lookup", ours, theirs, "ns/op", lowerIsBetter: true);
-        Console.Error.WriteLine($"map-lookup: ours allocated {allocated} bytes for {iterations} operations");
+        Console.Error.WriteLine($"map-lookup: ours allocated {allocations.Last} bytes for {iterations} operations");
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -209,15 +217,9 @@ internal static unsafe class Program
     {
         const long iterations = 300_000;
         using var map = NewHash(1024);
-        long allocated = 0;
+        var allocations = new AllocationMeter();
         var (ours, theirs) = Alternate(
-            () =>
-            {
-                var before = GC.GetAllocatedBytesForCurrentThread();
-                var ns = UpdateOurs(map, iterations);
-                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-                return (double)ns / iterations;
-            },
+            () => (double)allocations.Track(() => UpdateOurs(map, iterations)) / iterations,
             () =>
             {
                 var cNs = s_mapUpdate(map.Handle.Fd, 1024, iterations);
@@ -226,7 +228,7 @@ internal static unsafe class Program
             });
 
         Report("map-update", ours, theirs, "ns/op", lowerIsBetter: true);
-        Console.Error.WriteLine($"map-update: ours allocated {allocated} bytes for {iterations} operations");
+        Console.Error.WriteLine($"map-update: ours allocated {allocations.Last} bytes for {iterations} operations");
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -250,13 +252,11 @@ internal static unsafe class Program
         var keys = GC.AllocateArray<uint>(chunk, pinned: true);
         var values = GC.AllocateArray<ulong>(chunk, pinned: true);
         var cursor = new BpfBatchCursor();
-        long allocated = 0;
+        var allocations = new AllocationMeter();
         var (ours, theirs) = Alternate(
             () =>
             {
-                var before = GC.GetAllocatedBytesForCurrentThread();
-                var (ns, total) = BatchOurs(map, cursor, keys, values);
-                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                var (ns, total) = allocations.Track(() => BatchOurs(map, cursor, keys, values));
                 Check(total == entries, $"ours read {total} entries");
                 return (double)ns / entries;
             },
@@ -275,7 +275,7 @@ internal static unsafe class Program
             });
 
         Report("map-batch-lookup", ours, theirs, "ns/entry", lowerIsBetter: true);
-        Console.Error.WriteLine($"map-batch-lookup: ours allocated {allocated} bytes per full read of {entries} entries");
+        Console.Error.WriteLine($"map-batch-lookup: ours allocated {allocations.Last} bytes per full read of {entries} entries");
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
